@@ -1,0 +1,55 @@
+# shnor-reports — two commands on a fresh machine: `make reports` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PARAMS ?= params/demo.yaml
+DEMO := data/demo
+WORKERS ?=
+
+.PHONY: setup reports demo test test-fast reference-runs lab clean help
+.DELETE_ON_ERROR:
+
+help:
+	@echo "make reports   — все отчёты по params/demo.yaml (демо-регион создаётся сам) → output/index.html"
+	@echo "make test      — все тесты (pytest + nbval)"
+	@echo "make setup     — .venv, зависимости из requirements.txt, ядро Jupyter"
+	@echo "make demo      — пересоздать демонстрационный регион в $(DEMO)"
+	@echo "make lab       — JupyterLab на шаблонах"
+	@echo "make reference-runs — пересчитать эталонные прогоны для nbval"
+	@echo "make clean     — удалить сгенерированные данные, прогоны и отчёты"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	# The kernel every template and papermill use: the venv's own Python.
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (shnor-reports)" >/dev/null
+	@touch $@
+
+setup: $(STAMP)
+
+$(DEMO)/schools.csv: | $(STAMP)
+	$(PY) -m shnor_utils.cli demo --out $(DEMO)
+
+demo: $(STAMP)
+	$(PY) -m shnor_utils.cli demo --out $(DEMO)
+
+reports: $(STAMP) $(DEMO)/schools.csv
+	$(PY) -m shnor_utils.cli run $(PARAMS) $(if $(WORKERS),--workers $(WORKERS))
+
+test: $(STAMP)
+	$(PY) -m pytest tests -q
+	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg tests/reference_runs
+
+reference-runs: $(STAMP)
+	$(PY) -m tests.make_reference_runs
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/templates
+
+clean:
+	rm -rf data/demo notebooks/runs/* output/* .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

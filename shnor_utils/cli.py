@@ -1,0 +1,92 @@
+"""`shnor` — the command line of shnor-reports.
+
+  shnor demo --out data/demo [--schools 64] [--seed N] [--format csv|parquet]
+  shnor validate DATASET
+  shnor indicators DATASET --out FILE.csv
+  shnor run params/demo.yaml [--workers N] [--scope school …] [--limit N]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import ShnorError
+
+
+def _demo(args) -> int:
+    from .demo import generate
+
+    truth = generate(args.out, schools=args.schools, seed=args.seed, fmt=args.format)
+    print(f"Демонстрационный регион записан в {args.out}: школ {args.schools}, годы {truth.get('years')}")
+    return 0
+
+
+def _validate(args) -> int:
+    from .dataset import load_dataset
+
+    ds = load_dataset(args.dataset)
+    for name, f in ds.files.items():
+        print(f"{name:22s} {f.rows:>9d} строк  {f.path.name}")
+    for note in ds.notes:
+        print(f"Примечание: {note}")
+    print("Набор данных соответствует контракту.")
+    return 0
+
+
+def _indicators(args) -> int:
+    from .dataset import load_dataset
+    from .indicators import compute_indicators, write_indicators
+
+    ds = load_dataset(args.dataset)
+    frame = compute_indicators(ds)
+    write_indicators(frame, args.out)
+    print(f"Показателей: {len(frame)}; записано в {args.out}")
+    return 0
+
+
+def _run(args) -> int:
+    from .batch import run_batch
+
+    return run_batch(args.params, workers=args.workers, only_scope=args.scope, limit=args.limit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shnor", description="Отчёты ШНОР: ВПР, ГИА, кадры, динамика показателей")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="сгенерировать демонстрационный регион")
+    d.add_argument("--out", default="data/demo")
+    d.add_argument("--schools", type=int, default=64)
+    d.add_argument("--seed", type=int, default=20261122)
+    d.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    d.set_defaults(fn=_demo)
+    v = sub.add_parser("validate", help="проверить набор данных по контракту")
+    v.add_argument("dataset")
+    v.set_defaults(fn=_validate)
+    i = sub.add_parser("indicators", help="выгрузить таблицу показателей (CSV или Parquet)")
+    i.add_argument("dataset")
+    i.add_argument("--out", required=True)
+    i.set_defaults(fn=_indicators)
+    r = sub.add_parser("run", help="выполнить набор отчётов из файла параметров")
+    r.add_argument("params")
+    r.add_argument("--workers", type=int, default=None, help="число параллельных отчётов (по умолчанию — число ядер)")
+    r.add_argument("--scope", action="append", choices=["school", "municipality", "region"],
+                   help="только отчёты этого охвата (можно несколько раз)")
+    r.add_argument("--limit", type=int, default=None, help="не больше N отчётов (для пробы)")
+    r.set_defaults(fn=_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except ShnorError as exc:
+        print(f"Ошибка: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Прервано.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""What a notebook template calls: open the report's data, show titles, tables, charts,
+«На что обратить внимание» and the provenance footer — all in Russian, all escaped.
+
+Every string that comes from data (school names, ids) goes through `esc()`: a school named
+`<script>` is shown as text.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .dataset import Dataset, load_dataset
+from .errors import ParameterError
+from .indicators import REGION_ID, compute_indicators
+from .methodology import Methodology, load_methodology
+
+SCOPES = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
+
+
+def esc(value) -> str:
+    """HTML-escape a value from data."""
+    return html.escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))
+
+
+def fmt_pct(value, digits: int = 1) -> str:
+    """45.25 → «45,3 %»; missing → «—»."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:.{digits}f}".replace(".", ",") + " %"
+
+
+def fmt_num(value, digits: int = 1) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    if float(value).is_integer() and digits == 0:
+        return f"{int(value):,}".replace(",", " ")
+    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",")
+
+
+@dataclass
+class Finding:
+    """One line of «На что обратить внимание»: what, by which rule, from which source."""
+    text: str
+    rule: str = ""
+    source: str = ""
+    severity: str = "info"   # info | warning | flag
+
+    def html(self) -> str:
+        icon = {"flag": "⚠", "warning": "•", "info": "ℹ"}.get(self.severity, "•")
+        extra = ""
+        if self.rule or self.source:
+            extra = f'<div class="shnor-rule">Правило: {esc(self.rule)}{"; источник: " + esc(self.source) if self.source else ""}</div>'
+        return f'<li class="shnor-{self.severity}"><span>{icon}</span> {esc(self.text)}{extra}</li>'
+
+
+_displayed_once = False
+
+
+def _display_html(markup: str) -> None:
+    try:
+        from IPython.display import HTML, display
+        display(HTML(markup))
+    except ImportError:  # plain Python: print the markup
+        print(markup)
+
+
+STYLE = """<style>
+.shnor-title h1{margin-bottom:0.2em} .shnor-sub{color:#555;margin-top:0}
+.shnor-table{border-collapse:collapse;font-size:0.92em;margin:0.4em 0 1em}
+.shnor-table th{background:#eef2f7;text-align:left;padding:4px 8px;border-bottom:2px solid #aab}
+.shnor-table td{padding:3px 8px;border-bottom:1px solid #dde} .shnor-table td.num{text-align:right}
+.shnor-caption{font-weight:bold;margin:0.8em 0 0.2em}
+.shnor-attention{border-left:4px solid #d95f02;background:#fff7ef;padding:0.5em 1em;margin:0.5em 0 1em}
+.shnor-attention ul{margin:0.3em 0;padding-left:1em;list-style:none}
+.shnor-attention li{margin:0.35em 0} .shnor-rule{color:#666;font-size:0.85em;margin-left:1.4em}
+.shnor-footer{color:#666;font-size:0.8em;border-top:1px solid #ccc;margin-top:2em;padding-top:0.5em}
+.shnor-flag{background:#fde0c5} .shnor-ok{background:#e3f3e8} .shnor-small{color:#888;font-style:italic}
+</style>"""
+
+
+class Report:
+    """The data and helpers of one report: a template, a scope (school / municipality / region),
+    an entity and a year."""
+
+    def __init__(self, ds: Dataset, meth: Methodology, indicators: pd.DataFrame, *, template: str,
+                 scope: str, entity_id: str | None, year: int | None, region_name: str = "Регион",
+                 parameters: dict | None = None):
+        if scope not in SCOPES:
+            raise ParameterError(f"неизвестный охват отчёта «{scope}»; допустимо: {', '.join(SCOPES)}")
+        self.ds, self.meth, self.indicators = ds, meth, indicators
+        self.template, self.scope, self.region_name = template, scope, region_name
+        self.parameters = parameters or {}
+        schools = ds.schools
+        if scope == "school":
+            hit = schools[schools["school_id"] == entity_id]
+            if hit.empty:
+                raise ParameterError(f"школа «{entity_id}» не найдена в таблице schools")
+            self.school = hit.iloc[0]
+            self.municipality_id = self.school["municipality_id"]
+            self.entity_name = self.school["school_name"]
+            self.school_ids = [entity_id]
+        elif scope == "municipality":
+            hit = schools[schools["municipality_id"] == entity_id]
+            if hit.empty:
+                raise ParameterError(f"муниципалитет «{entity_id}» не найден в таблице schools")
+            self.municipality_id = entity_id
+            self.entity_name = hit["municipality_name"].iloc[0]
+            self.school_ids = hit["school_id"].tolist()
+        else:
+            entity_id = REGION_ID
+            self.municipality_id = None
+            self.entity_name = region_name
+            self.school_ids = schools["school_id"].tolist()
+        self.entity_id = entity_id
+        years = sorted(indicators["year"].dropna().unique().tolist()) if len(indicators) else []
+        self.year = int(year) if year is not None else (int(years[-1]) if years else None)
+        self.started = _dt.datetime.now()
+
+    @classmethod
+    def open(cls, dataset, *, template: str, scope: str, entity_id: str | None = None,
+             year: int | None = None, region_name: str = "Регион", methodology: str | None = None,
+             **parameters) -> "Report":
+        """Load (validated) data and indicators for one report. Called by the templates."""
+        meth = load_methodology(methodology)
+        ds = load_dataset(dataset, methodology=meth)
+        indicators = _cached_indicators(ds, meth)
+        return cls(ds, meth, indicators, template=template, scope=scope, entity_id=entity_id, year=year,
+                   region_name=region_name, parameters={"dataset": str(dataset), "scope": scope,
+                                                         "entity_id": entity_id, "year": year, **parameters})
+
+    # ---- entity helpers ------------------------------------------------------------------
+    @property
+    def municipality_name(self) -> str | None:
+        if self.municipality_id is None:
+            return None
+        s = self.ds.schools
+        return s.loc[s["municipality_id"] == self.municipality_id, "municipality_name"].iloc[0]
+
+    def level_rows(self, indicator_id: str, **filters) -> pd.DataFrame:
+        """Indicator rows of this entity, its municipality and the region (columns + `уровень`)."""
+        ind = self.indicators
+        rows = ind[ind["indicator_id"] == indicator_id]
+        for k, v in filters.items():
+            rows = rows[rows[k] == v]
+        parts = []
+        if self.scope == "school":
+            parts.append(rows[(rows["level"] == "school") & (rows["entity_id"] == self.entity_id)].assign(уровень="школа"))
+        if self.scope in ("school", "municipality"):
+            parts.append(rows[(rows["level"] == "municipality") & (rows["entity_id"] == self.municipality_id)].assign(уровень="муниципалитет"))
+        parts.append(rows[rows["level"] == "region"].assign(уровень="регион"))
+        return pd.concat(parts, ignore_index=True)
+
+    def school_names(self) -> pd.Series:
+        s = self.ds.schools.set_index("school_id")
+        return s["school_name"]
+
+    # ---- display -------------------------------------------------------------------------
+    def title(self, heading: str) -> None:
+        """The report heading with the entity and year; also injects the report stylesheet."""
+        sub = {"school": f"{esc(self.entity_name)} · {esc(self.municipality_name)}",
+               "municipality": f"{esc(self.entity_name)} — муниципальный отчёт",
+               "region": f"{esc(self.region_name)} — региональный отчёт"}[self.scope]
+        year = f", {self.year} г." if self.year else ""
+        _display_html(f'{STYLE}<div class="shnor-title"><h1>{esc(heading)}{year}</h1>'
+                      f'<p class="shnor-sub">{sub}</p></div>')
+
+    def heading(self, text: str, level: int = 2) -> None:
+        _display_html(f"<h{level}>{esc(text)}</h{level}>")
+
+    def paragraph(self, text: str) -> None:
+        """A paragraph of plain text (escaped; `**bold**` is not interpreted)."""
+        _display_html(f"<p>{esc(text)}</p>")
+
+    def note(self, text: str) -> None:
+        _display_html(f'<p class="shnor-small">{esc(text)}</p>')
+
+    def attention(self, findings: list[Finding]) -> None:
+        """«На что обратить внимание»: every flag in plain Russian with its rule and source."""
+        items = "".join(f.html() for f in findings) or "<li>Существенных отклонений не выявлено.</li>"
+        _display_html(f'<div class="shnor-attention"><h2>На что обратить внимание</h2><ul>{items}</ul></div>')
+
+    def table(self, frame: pd.DataFrame, caption: str | None = None, *, row_classes: list | None = None) -> None:
+        """Show a presentation frame (Russian headers, values already formatted) as an escaped table."""
+        if frame is None or frame.empty:
+            self.note("Нет данных для таблицы.")
+            return
+        head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+        body = []
+        for i, row in enumerate(frame.itertuples(index=False)):
+            cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
+            cells = "".join(
+                f'<td class="num">{esc(v)}</td>' if _is_numberlike(v) else f"<td>{esc(v)}</td>" for v in row)
+            body.append(f"<tr{cls}>{cells}</tr>")
+        cap = f'<div class="shnor-caption">{esc(caption)}</div>' if caption else ""
+        _display_html(f'{cap}<table class="shnor-table"><thead><tr>{head}</tr></thead>'
+                      f'<tbody>{"".join(body)}</tbody></table>')
+
+    def figure(self, fig, *, width: int | None = None) -> None:
+        """Show a matplotlib figure as a sharp embedded PNG (150 dpi, displayed at 96 dpi size)."""
+        import matplotlib.pyplot as plt
+        from IPython.display import Image, display
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+        w = width or int(fig.get_figwidth() * 96)
+        plt.close(fig)
+        display(Image(data=buf.getvalue(), format="png", width=w))
+
+    def footer(self) -> None:
+        """Provenance: data files and digests, methodology version, template, parameters, run time."""
+        files = "; ".join(f"{p['файл']} ({p['строк']} строк, sha256 {p['sha256']})" for p in self.ds.provenance())
+        params = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k != "dataset")
+        notes = "".join(f"<br>Примечание: {esc(n)}" for n in self.ds.notes)
+        _display_html(
+            f'<div class="shnor-footer">Источник данных: {esc(files)}<br>'
+            f'Методика: версия {esc(self.meth.version)} (shnor_utils/config)<br>'
+            f'Шаблон: {esc(self.template)}; параметры: {esc(params)}<br>'
+            f'Сформирован: {self.started:%Y-%m-%d %H:%M:%S}{notes}</div>')
+
+
+def _is_numberlike(v) -> bool:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return True
+    s = str(v).replace(" ", "").replace(",", "").replace("%", "").replace("−", "").replace("+", "").replace("-", "")
+    return s.isdigit()
+
+
+def _cached_indicators(ds: Dataset, meth: Methodology) -> pd.DataFrame:
+    """Indicators of the whole dataset, computed once per dataset version.
+
+    The batch writes them to `$SHNOR_CACHE/indicators-<digest>.parquet` before the reports run;
+    a report finds them there instead of recomputing (notebooks opened by hand compute them)."""
+    cache = os.environ.get("SHNOR_CACHE")
+    key = f"indicators-{ds.digest()}-{meth.digest}.parquet"
+    if cache:
+        path = Path(cache) / key
+        if path.exists():
+            return pd.read_parquet(path)
+    return compute_indicators(ds, meth)
