@@ -1,7 +1,10 @@
-"""Batch: expand a YAML parameter set into runs, execute each template with Papermill,
-convert each to offline HTML with nbconvert, and write the index page.
+"""Batch: expand a YAML parameter set into runs, execute each template, convert each to
+offline HTML, and write the index page, the sidecars and the Excel workbook.
 
-plan → execute → render → index; each step is a function you can call alone.
+plan → execute → render → index; each step is a function you can call alone:
+`shnor run --dry-run` stops after the plan, `shnor index` re-renders the index from state.
+Runs are incremental (state.py), isolated from each other's failures, parallel (a warm
+kernel per worker, executor.py) and can be spread over a Dask cluster (`--scheduler`).
 """
 from __future__ import annotations
 
@@ -9,10 +12,11 @@ import concurrent.futures as cf
 import datetime as _dt
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +30,52 @@ TEMPLATES_DIR = PROJECT_ROOT / "notebooks" / "templates"
 HTML_TEMPLATES = Path(__file__).resolve().parent / "html"
 KERNEL_NAME = "python3"
 PARAM_KEYS = {"title", "dataset", "year", "region_name", "output", "runs_dir", "reports", "methodology", "workers",
-              "timeout"}
+              "timeout", "pdf", "excel", "isolation", "recycle_after", "templates"}
 REPORT_KEYS = {"template", "scopes", "filter", "parameters", "title"}
 SCOPE_ORDER = ("region", "municipality", "school")
-TEMPLATE_TITLES = {"vpr_objectivity": "Объективность ВПР"}
+PARAM_TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list, "dict": dict}
+
+
+def template_spec(name: str, templates: Path | None = None) -> dict:
+    """What a template declares in its notebook metadata (`metadata.shnor`): title, scopes,
+    the tables it reads and the schema of its parameters."""
+    import json
+
+    templates = templates or TEMPLATES_DIR
+    path = templates / f"{name}.ipynb"
+    if not path.exists():
+        raise ParameterError(f"нет шаблона «{name}» в {templates}")
+    spec = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("shnor")
+    if not spec or "parameters" not in spec:
+        raise ParameterError(f"шаблон «{name}» не объявляет параметры (metadata.shnor.parameters)")
+    return spec
+
+
+def check_parameters(name: str, spec: dict, params: dict) -> None:
+    """Unknown, missing or ill-typed parameters fail here, before any kernel starts
+    (papermill itself only warns)."""
+    schema = spec["parameters"]
+    unknown = sorted(set(params) - set(schema))
+    if unknown:
+        raise ParameterError(f"шаблон «{name}»: неизвестные параметры {unknown}; допустимы {sorted(schema)}")
+    for key, rule in schema.items():
+        if key not in params:
+            if rule.get("required"):
+                raise ParameterError(f"шаблон «{name}»: нет обязательного параметра «{key}»")
+            continue
+        value = params[key]
+        if value is None:
+            if rule.get("required") or not rule.get("nullable", False):
+                raise ParameterError(f"шаблон «{name}»: параметр «{key}» не может быть пустым")
+            continue
+        expected = PARAM_TYPES[rule.get("type", "str")]
+        if isinstance(value, bool) and rule.get("type") in ("int", "float"):
+            expected = ()
+        if not isinstance(value, expected):
+            raise ParameterError(f"шаблон «{name}»: параметр «{key}» должен быть типа {rule.get('type')}, "
+                                 f"получено {value!r}")
+        if "allowed" in rule and value not in rule["allowed"]:
+            raise ParameterError(f"шаблон «{name}»: параметр «{key}» = {value!r}; допустимо: {rule['allowed']}")
 
 
 @dataclass
@@ -45,10 +91,29 @@ class Run:
     notebook: Path
     html: Path
     title: str = ""
+    tables: list = field(default_factory=list)
+    school_ids: list = field(default_factory=list)
+    key: str = ""
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.template}__{self.scope}__{self.entity_id}"
 
     @property
     def label(self) -> str:
         return f"{self.template} · {self.scope} · {self.entity_id}"
+
+    @property
+    def sidecar(self) -> Path:
+        return self.html.with_suffix(".indicators.json")
+
+    def compare_with(self) -> list[str]:
+        """Indicator entities this run compares against (they enter its key)."""
+        if self.scope == "school":
+            return [f"municipality/{self.municipality_id}", "region/region"]
+        if self.scope == "municipality":
+            return [f"municipality/{self.municipality_id}", "region/region"]
+        return ["region/region"] + [f"municipality/{m}" for m in sorted(set(self.parameters.get("_municipalities", [])))]
 
 
 @dataclass
@@ -58,6 +123,7 @@ class Result:
     seconds: float
     error: str = ""
     cell: str = ""
+    skipped: bool = False
 
 
 @dataclass
@@ -72,6 +138,11 @@ class BatchConfig:
     reports: list
     methodology: str | None = None
     timeout: int = 600
+    pdf: bool = False
+    excel: bool = True
+    isolation: str = "warm"
+    recycle_after: int = 100
+    templates: Path = TEMPLATES_DIR
 
 
 def load_params(path: str | Path, *, base: Path | None = None) -> BatchConfig:
@@ -94,37 +165,42 @@ def load_params(path: str | Path, *, base: Path | None = None) -> BatchConfig:
             raise ParameterError(f"файл параметров «{path}»: нет обязательного ключа «{key}»")
     if not isinstance(data["reports"], list) or not data["reports"]:
         raise ParameterError(f"файл параметров «{path}»: «reports» должен быть непустым списком")
+    base = base or Path.cwd()
+    resolve = lambda p: (base / p).resolve() if not Path(p).is_absolute() else Path(p)  # noqa: E731
+    templates = resolve(data["templates"]) if data.get("templates") else TEMPLATES_DIR
     for i, rep in enumerate(data["reports"], 1):
         if not isinstance(rep, dict) or "template" not in rep:
             raise ParameterError(f"файл параметров «{path}», отчёт № {i}: нужен ключ «template»")
         bad = set(rep) - REPORT_KEYS
         if bad:
             raise ParameterError(f"файл параметров «{path}», отчёт № {i}: неизвестные ключи {sorted(bad)}")
-        if not (TEMPLATES_DIR / f"{rep['template']}.ipynb").exists():
-            raise ParameterError(f"файл параметров «{path}», отчёт № {i}: нет шаблона «{rep['template']}» "
-                                 f"в {TEMPLATES_DIR}")
+        spec = template_spec(rep["template"], templates)
         scopes = rep.get("scopes", ["school"])
         if isinstance(scopes, str):
             scopes = [scopes]
-        bad_scopes = set(scopes) - set(SCOPE_ORDER)
+        bad_scopes = set(scopes) - set(spec.get("scopes", SCOPE_ORDER))
         if bad_scopes:
             raise ParameterError(f"файл параметров «{path}», отчёт № {i}: неизвестный охват {sorted(bad_scopes)}; "
-                                 f"допустимо {list(SCOPE_ORDER)}")
+                                 f"шаблон допускает {spec.get('scopes', list(SCOPE_ORDER))}")
         rep["scopes"] = scopes
     year = data.get("year")
-    if year is not None and not isinstance(year, int):
+    if year is not None and (not isinstance(year, int) or isinstance(year, bool)):
         raise ParameterError(f"файл параметров «{path}»: year должен быть целым числом, получено «{year}»")
-    base = base or Path.cwd()
-    resolve = lambda p: (base / p).resolve() if not Path(p).is_absolute() else Path(p)  # noqa: E731
+    isolation = data.get("isolation", "warm")
+    if isolation not in ("warm", "fresh"):
+        raise ParameterError(f"файл параметров «{path}»: isolation — warm или fresh, получено «{isolation}»")
     return BatchConfig(path=path, title=str(data.get("title", "Отчёты ШНОР")), dataset=resolve(data["dataset"]),
                        year=year, region_name=str(data.get("region_name", "Регион")),
                        output=resolve(data.get("output", "output")), runs_dir=resolve(data.get("runs_dir", "notebooks/runs")),
                        reports=data["reports"], methodology=data.get("methodology"),
-                       timeout=int(data.get("timeout", 600)))
+                       timeout=int(data.get("timeout", 600)), pdf=bool(data.get("pdf", False)),
+                       excel=bool(data.get("excel", True)), isolation=isolation,
+                       recycle_after=int(data.get("recycle_after", 100)), templates=templates)
 
 
 def plan(cfg: BatchConfig, schools) -> list[Run]:
-    """Expand the parameter set into runs (one per template × scope × entity), in a stable order."""
+    """Expand the parameter set into runs (one per template × scope × entity), in a stable order;
+    every run's parameters are checked against its template's schema."""
     runs: list[Run] = []
     for rep in cfg.reports:
         chosen = schools
@@ -134,75 +210,104 @@ def plan(cfg: BatchConfig, schools) -> list[Run]:
             allowed = allowed if isinstance(allowed, list) else [allowed]
             chosen = chosen[chosen[column].astype(str).isin([str(a) for a in allowed])]
         extra = rep.get("parameters") or {}
-        title = rep.get("title") or TEMPLATE_TITLES.get(rep["template"], rep["template"])
+        spec = template_spec(rep["template"], cfg.templates)
+        title = rep.get("title") or spec.get("title", rep["template"])
         for scope in SCOPE_ORDER:
             if scope not in rep["scopes"]:
                 continue
             if scope == "region":
-                entities = [("region", cfg.region_name, None, None)]
+                entities = [("region", cfg.region_name, None, None, schools["school_id"].tolist())]
             elif scope == "municipality":
                 m = chosen.drop_duplicates("municipality_id").sort_values("municipality_id")
-                entities = [(r.municipality_id, r.municipality_name, r.municipality_id, r.municipality_name)
+                entities = [(r.municipality_id, r.municipality_name, r.municipality_id, r.municipality_name,
+                             schools.loc[schools["municipality_id"] == r.municipality_id, "school_id"].tolist())
                             for r in m.itertuples()]
             else:
                 s = chosen.sort_values(["municipality_id", "school_id"])
-                entities = [(r.school_id, r.school_name, r.municipality_id, r.municipality_name) for r in s.itertuples()]
-            for entity_id, name, mid, mname in entities:
+                entities = [(r.school_id, r.school_name, r.municipality_id, r.municipality_name, [r.school_id])
+                            for r in s.itertuples()]
+            for entity_id, name, mid, mname, ids in entities:
                 parts = (scope,) if scope == "region" else (scope, entity_id)
                 params = {"dataset": str(cfg.dataset), "scope": scope, "entity_id": entity_id,
                           "year": cfg.year, "region_name": cfg.region_name, **extra}
                 if cfg.methodology:
                     params["methodology"] = cfg.methodology
+                check_parameters(rep["template"], spec, params)
                 runs.append(Run(template=rep["template"], scope=scope, entity_id=str(entity_id), entity_name=str(name),
                                 municipality_id=mid, municipality_name=mname, parameters=params,
                                 notebook=inside(cfg.runs_dir, *parts, f"{rep['template']}.ipynb"),
-                                html=inside(cfg.output, *parts, f"{rep['template']}.html"), title=title))
+                                html=inside(cfg.output, *parts, f"{rep['template']}.html"), title=title,
+                                tables=list(spec.get("tables", [])), school_ids=[str(i) for i in ids]))
     return runs
 
 
+def assign_keys(runs: list[Run], digests, meth_digest: str, templates: Path, options: str = "") -> None:
+    """Key of each run = digest of everything its output depends on (state.py)."""
+    from .state import digest_of, package_digest, sha256_file
+
+    template_digest = {}
+    municipalities = sorted({r.municipality_id for r in runs if r.municipality_id})
+    for run in runs:
+        if run.template not in template_digest:
+            template_digest[run.template] = sha256_file(templates / f"{run.template}.ipynb")[:16]
+        compare = run.compare_with() if run.scope != "region" else ["region/region"] + [f"municipality/{m}" for m in municipalities]
+        data = digests.for_run(run.tables, run.school_ids, compare)
+        run.key = digest_of(template_digest[run.template], run.parameters, data, package_digest(), meth_digest,
+                            run.entity_name, run.municipality_name, options)
+
+
 # ---- execute + render ------------------------------------------------------------------------
-_local = threading.local()
+_kernels = threading.local()
 
 
-def _exporter():
-    if not hasattr(_local, "exporter"):
-        from nbconvert import HTMLExporter
-        _local.exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(HTML_TEMPLATES)],
-                                       exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                                       language_code="ru")
-    return _local.exporter
+def _warm_kernel(cfg: BatchConfig):
+    from .executor import WarmKernel
+
+    kernel = getattr(_kernels, "kernel", None)
+    if kernel is None:
+        # fresh isolation = a new kernel for every report (recycled after each one)
+        recycle = 1 if cfg.isolation == "fresh" else cfg.recycle_after
+        kernel = WarmKernel(cwd=cfg.templates, timeout=cfg.timeout, recycle_after=recycle)
+        _kernels.kernel = kernel
+        _all_kernels.append(kernel)
+    return kernel
 
 
-def execute(run: Run, *, timeout: int = 600) -> Result:
-    """Execute one template with Papermill into its run notebook, then render its HTML.
+_all_kernels: list = []
 
-    Both files are written atomically; a failed run leaves neither (its error is in the Result)."""
+
+def execute(run: Run, cfg: BatchConfig, provenance: dict) -> Result:
+    """Execute one run and render its HTML (and PDF). Outputs are written atomically at the end:
+    a failed or interrupted run leaves no report behind, only its error."""
     import nbformat
-    import papermill as pm
+
+    from .executor import CellFailure, parameterize
+    from .render import to_html
 
     start = time.perf_counter()
-    template = TEMPLATES_DIR / f"{run.template}.ipynb"
-    run.notebook.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"shnor-run-{os.getpid()}-"))
+    template = cfg.templates / f"{run.template}.ipynb"
     try:
-        nb = pm.execute_notebook(str(template), None, parameters=run.parameters, kernel_name=KERNEL_NAME,
-                                 cwd=str(TEMPLATES_DIR), progress_bar=False, log_output=False,
-                                 execution_timeout=timeout, shutdown_kernel="immediate")
-    except pm.PapermillExecutionError as exc:
-        return Result(run, False, time.perf_counter() - start, error=f"{exc.ename}: {exc.evalue}",
-                      cell=f"ячейка {exc.exec_count}")
-    except Exception as exc:  # dead kernel, timeout, …: isolate this run
+        nb = _warm_kernel(cfg).run(parameterize(template, run.parameters), scratch)
+        nb.metadata["shnor"] = {**nb.metadata.get("shnor", {}), "provenance": {
+            **provenance, "template": run.template, "template_sha256": provenance.get("templates", {}).get(run.template),
+            "parameters": run.parameters, "key": run.key, "executed_at": _dt.datetime.now().isoformat(timespec="seconds")}}
+        nb.metadata["shnor"]["provenance"].pop("templates", None)
+        body = to_html(nb, f"{run.title}: {run.entity_name}")
+        atomic_write_bytes(run.notebook, nbformat.writes(nb).encode("utf-8"))
+        atomic_write_bytes(run.html, body.encode("utf-8"))
+    except CellFailure as exc:
+        return Result(run, False, time.perf_counter() - start, error=exc.error, cell=exc.cell)
+    except Exception as exc:  # dead kernel, timeout, render failure: isolate this run
         return Result(run, False, time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
-    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": f"{run.title}: {run.entity_name}"}})
-    atomic_write_bytes(run.notebook, nbformat.writes(nb).encode("utf-8"))
-    atomic_write_bytes(run.html, body.encode("utf-8"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return Result(run, True, time.perf_counter() - start)
 
 
-def prepare_cache(cfg: BatchConfig) -> Path:
+def prepare(cfg: BatchConfig):
     """Load and validate the dataset once and compute every indicator once for the whole batch;
-    reports read the result from the cache instead of recomputing it."""
-    import pandas as pd  # noqa: F401
-
+    the reports read them from the cache instead of recomputing them."""
     from .dataset import load_dataset
     from .indicators import compute_indicators, write_indicators
     from .methodology import load_methodology
@@ -213,83 +318,263 @@ def prepare_cache(cfg: BatchConfig) -> Path:
     path = cache / f"indicators-{ds.digest()}-{meth.digest}.parquet"
     if not path.exists():
         write_indicators(compute_indicators(ds, meth), path)
-    return cache, ds
+    import pandas as pd
+    indicators = pd.read_parquet(path)   # the same frame (and dtypes) whether fresh or cached: keys stay stable
+    for old in cache.glob("indicators-*.parquet"):   # keep only the current cache
+        if old != path:
+            old.unlink(missing_ok=True)
+    return meth, ds, indicators, cache
+
+
+def fingerprint(cfg: BatchConfig, options: str) -> str:
+    """Everything a whole batch depends on, computed without loading the data (the no-change
+    fast path): dataset file digests, methodology files, shnor_utils sources, templates, params."""
+    from .methodology import load_methodology
+    from .state import digest_of, package_digest, sha256_file
+
+    files = sorted((p.name, sha256_file(p)) for p in cfg.dataset.glob("*") if p.suffix in (".csv", ".parquet"))
+    templates = sorted((p.stem, sha256_file(p)) for p in cfg.templates.glob("*.ipynb"))
+    return digest_of(files, load_methodology(cfg.methodology).digest, package_digest(), templates,
+                     cfg.path.read_text(encoding="utf-8"), str(cfg.dataset), options)
+
+
+class Progress:
+    """A progress line over the batch (done / total, failures, ETA) plus a batch log file."""
+
+    def __init__(self, total: int, log_path: Path, out):
+        from tqdm import tqdm
+
+        self.out, self.failures = out, 0
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log = open(log_path, "a", encoding="utf-8")
+        self.bar = tqdm(total=total, unit="отч", file=sys.stderr, dynamic_ncols=True,
+                        disable=not sys.stderr.isatty() or total == 0, bar_format=
+                        "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]{postfix}")
+
+    def line(self, text: str) -> None:
+        stamp = _dt.datetime.now().strftime("%H:%M:%S")
+        self.log.write(f"{stamp} {text}\n")
+        self.log.flush()
+        if self.bar.disable:
+            print(text, file=self.out, flush=True)
+        else:
+            self.bar.write(text, file=sys.stderr)
+
+    def done(self, res: Result, i: int, total: int) -> None:
+        if not res.ok:
+            self.failures += 1
+        self.bar.set_postfix_str(f"ошибок: {self.failures}")
+        self.bar.update(1)
+        status = "готово" if res.ok else "ОШИБКА"
+        self.line(f"[{i}/{total}] {status} {res.run.label} ({res.seconds:.1f} с)"
+                  + (f": {res.cell} {res.error}" if not res.ok else ""))
+
+    def close(self) -> None:
+        self.bar.close()
+        self.log.close()
 
 
 def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope: list[str] | None = None,
-              limit: int | None = None, out=sys.stdout) -> int:
-    """`shnor run`: execute a whole parameter set; returns the exit code (0 = all reports built)."""
+              limit: int | None = None, force: bool = False, dry_run: bool = False, retry_failed: bool = False,
+              scheduler: str | None = None, pdf: bool | None = None, isolation: str | None = None,
+              out=sys.stdout) -> int:
+    """`shnor run`: execute a whole parameter set; returns the exit code (0 = every report built)."""
+    from .state import RunState, package_digest
+
     cfg = load_params(params_path)
-    cache, ds = prepare_cache(cfg)
+    if pdf is not None:
+        cfg.pdf = pdf
+    if isolation is not None:
+        cfg.isolation = isolation
+    options = json.dumps({"scope": only_scope, "limit": limit, "pdf": cfg.pdf, "isolation": cfg.isolation})
+    state = RunState(cfg.output)
+    manifest_path = cfg.output / ".state" / "batch.json"
+    t0 = time.perf_counter()
+
+    # No-change fast path: nothing the batch depends on has changed since a fully successful batch.
+    fp = fingerprint(cfg, options)
+    if not (force or dry_run or retry_failed):
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            manifest = {}
+        if manifest.get("fingerprint") == fp and manifest.get("failed") == 0 and all(
+                (cfg.output / p).exists() for p in manifest.get("outputs", [])):
+            print(f"Ничего не изменилось: {manifest.get('runs')} отчётов актуальны "
+                  f"({time.perf_counter() - t0:.1f} с). Оглавление: {cfg.output / 'index.html'}", file=out)
+            return 0
+
+    meth, ds, indicators, cache = prepare(cfg)
     os.environ["SHNOR_CACHE"] = str(cache)
     runs = plan(cfg, ds.schools)
     if only_scope:
         runs = [r for r in runs if r.scope in only_scope]
     if limit:
         runs = runs[:limit]
-    workers = workers or os.cpu_count() or 1
-    print(f"Набор параметров: {cfg.path}; данные: {cfg.dataset}; отчётов: {len(runs)}; потоков: {workers}", file=out)
+    from .state import DataDigests
+
+    assign_keys(runs, DataDigests(ds, indicators), meth.digest, cfg.templates)
+    previous = state.all()
+
+    def up_to_date(run: Run) -> bool:
+        rec = previous.get(run.run_id)
+        return bool(rec and rec.get("ok") and rec.get("key") == run.key and run.html.exists())
+
+    if retry_failed:
+        todo = [r for r in runs if (previous.get(r.run_id) or {}).get("ok") is False]
+    else:
+        todo = [r for r in runs if force or not up_to_date(r)]
+    skipped = [r for r in runs if r not in todo]
+    workers = max(1, workers or os.cpu_count() or 1)
+
+    if dry_run:
+        print(f"План: {len(runs)} отчётов; выполнить {len(todo)}, актуальны {len(skipped)} "
+              f"(данные: {cfg.dataset}; методика {meth.version})", file=out)
+        for r in runs:
+            mark = "выполнить" if r in todo else "актуален"
+            print(f"  {mark:10s} {r.label} → {r.html.relative_to(cfg.output)}", file=out)
+        return 0
+
+    provenance = {"dataset": str(cfg.dataset), "files": ds.provenance(), "methodology": meth.version,
+                  "shnor_utils": package_digest(), "templates": {}}
+    from .state import sha256_file
+    for t in {r.template for r in runs}:
+        provenance["templates"][t] = sha256_file(cfg.templates / f"{t}.ipynb")
+    where = f"кластер {scheduler}" if scheduler else f"потоков: {workers}, ядра: {cfg.isolation}"
+    print(f"Набор параметров: {cfg.path}; данные: {cfg.dataset}; отчётов: {len(runs)}, выполнить {len(todo)}, "
+          f"актуальны {len(skipped)}; {where}", file=out, flush=True)
+    progress = Progress(len(todo), cfg.output / "logs" / "batch.log", out)
+    progress.line(f"Пакет {cfg.path} начат: выполнить {len(todo)} из {len(runs)}")
     results: list[Result] = []
-    t0 = time.perf_counter()
-    with cf.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(execute, r, timeout=cfg.timeout): r for r in runs}
-        for i, fut in enumerate(cf.as_completed(futures), 1):
-            res = fut.result()
-            results.append(res)
-            status = "готово" if res.ok else "ОШИБКА"
-            print(f"[{i}/{len(runs)}] {status} {res.run.label} ({res.seconds:.1f} с)"
-                  + (f": {res.error}" if not res.ok else ""), file=out, flush=True)
-    write_index(cfg, runs, results)
+
+    def record(res: Result) -> None:
+        state.put(res.run.run_id, {"run_id": res.run.run_id, "key": res.run.key, "ok": res.ok, "error": res.error,
+                                   "cell": res.cell, "seconds": round(res.seconds, 2),
+                                   "finished": _dt.datetime.now().isoformat(timespec="seconds")})
+        _write_run_log(cfg, res)
+        if res.ok:
+            write_sidecar(res.run, indicators, provenance)
+        results.append(res)
+        progress.done(res, len(results), len(todo))
+
+    try:
+        if scheduler:
+            from .distributed import run_on_cluster
+            run_on_cluster(scheduler, todo, cfg, provenance, str(cache), record)
+        else:
+            _run_local(todo, cfg, provenance, workers, record)
+    finally:
+        progress.close()
+        for kernel in list(_all_kernels):
+            kernel.stop()
+        _all_kernels.clear()
+        _kernels.__dict__.clear()
+
+    if cfg.pdf:
+        failed_ids = {x.run.run_id for x in results if not x.ok}
+        pdf_failures = render_pdfs([r for r in runs if r.run_id not in failed_ids], workers, progress_out=out)
+        for run, error in pdf_failures:
+            results.append(Result(run, False, 0.0, error=f"PDF: {error}"))
+    outcomes = {r.run_id: {"ok": True} for r in skipped}
+    outcomes.update({r.run.run_id: {"ok": r.ok, "error": f"{r.cell} {r.error}".strip()} for r in results})
+    write_outputs(cfg, runs, outcomes, ds, indicators, meth)
     failed = [r for r in results if not r.ok]
     elapsed = time.perf_counter() - t0
-    print(f"Итого: {len(results) - len(failed)} готово, {len(failed)} с ошибкой за {elapsed:.0f} с. "
-          f"Оглавление: {cfg.output / 'index.html'}", file=out)
+    if not only_scope and not limit:
+        atomic_write_text(manifest_path, json.dumps({
+            "fingerprint": fp if not failed else None, "runs": len(runs), "failed": len(failed),
+            "outputs": [r.html.relative_to(cfg.output).as_posix() for r in runs] + ["index.html"],
+            "finished": _dt.datetime.now().isoformat(timespec="seconds")}, ensure_ascii=False))
+    rate = len(results) / elapsed * 60 if elapsed > 0 else 0
+    print(f"Итого: выполнено {len(results) - len(failed)}, с ошибкой {len(failed)}, актуальны {len(skipped)} "
+          f"за {elapsed:.0f} с ({rate:.0f} отчётов/мин). Оглавление: {cfg.output / 'index.html'}", file=out)
     for r in failed:
         print(f"  ✗ {r.run.label}: {r.cell} {r.error}", file=out)
+    if failed:
+        print("Повторить только неудачные: shnor run " + str(cfg.path) + " --retry-failed", file=out)
     return 1 if failed else 0
 
 
-# ---- index ---------------------------------------------------------------------------------
-def write_index(cfg: BatchConfig, runs: list[Run], results: list[Result]) -> Path:
-    """`output/index.html`: every report by municipality and school, with its status (offline)."""
-    from .report import esc
+def _pdf_one(html: str, pdf: str) -> str:
+    from .render import to_pdf
+    try:
+        to_pdf(Path(html), Path(pdf))
+        return ""
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
 
-    status = {id(r.run): r for r in results}
-    by_run = {(r.template, r.scope, r.entity_id): status.get(id(r)) for r in runs}
 
-    def link(run: Run) -> str:
-        res = by_run.get((run.template, run.scope, run.entity_id))
-        if res is None or not res.ok:
-            return f'<span class="fail" title="{esc(res.error if res else "")}">{esc(run.title)} — ошибка</span>'
-        rel = run.html.relative_to(cfg.output).as_posix()
-        return f'<a href="{esc(rel)}">{esc(run.title)}</a>'
+def render_pdfs(runs: list[Run], workers: int, progress_out=sys.stdout) -> list:
+    """PDF (A4) of every report whose PDF is missing or older than its HTML; returns failures."""
+    todo = [r for r in runs if r.html.exists() and (not r.html.with_suffix(".pdf").exists()
+                                                     or r.html.with_suffix(".pdf").stat().st_mtime < r.html.stat().st_mtime)]
+    if not todo:
+        return []
+    print(f"PDF: {len(todo)} отчётов…", file=progress_out, flush=True)
+    failures = []
+    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        for run, err in zip(todo, pool.map(_pdf_one, [str(r.html) for r in todo],
+                                           [str(r.html.with_suffix(".pdf")) for r in todo])):
+            if err:
+                failures.append((run, err))
+    return failures
 
-    region = [r for r in runs if r.scope == "region"]
-    muns: dict = {}
-    for r in runs:
-        if r.scope != "region":
-            muns.setdefault((r.municipality_id, r.municipality_name), []).append(r)
-    parts = [f"<h1>{esc(cfg.title)}</h1>",
-             f'<p class="meta">{esc(cfg.region_name)} · сформировано {_dt.datetime.now():%Y-%m-%d %H:%M} · '
-             f'отчётов: {len(runs)}, с ошибкой: {sum(1 for r in results if not r.ok)}</p>']
-    if region:
-        parts.append("<h2>Регион</h2><p>" + " · ".join(link(r) for r in region) + "</p>")
-    for (mid, mname), items in sorted(muns.items(), key=lambda kv: str(kv[0][0])):
-        mun_links = " · ".join(link(r) for r in items if r.scope == "municipality")
-        parts.append(f'<h2>{esc(mname)} <span class="id">{esc(mid)}</span></h2>')
-        if mun_links:
-            parts.append(f"<p>Муниципальные отчёты: {mun_links}</p>")
-        schools: dict = {}
-        for r in items:
-            if r.scope == "school":
-                schools.setdefault((r.entity_id, r.entity_name), []).append(r)
-        if schools:
-            rows = "".join(f"<tr><td>{esc(name)}</td><td class='id'>{esc(sid)}</td><td>{' · '.join(link(r) for r in rs)}</td></tr>"
-                           for (sid, name), rs in sorted(schools.items(), key=lambda kv: kv[0][1]))
-            parts.append(f"<table><thead><tr><th>Школа</th><th>Код</th><th>Отчёты</th></tr></thead><tbody>{rows}</tbody></table>")
-    page = f"""<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>{esc(cfg.title)}</title>
-<style>body{{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1100px;margin:1em auto;padding:0 1em;color:#222}}
-table{{border-collapse:collapse;width:100%;margin-bottom:1em}}td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}}
-th{{background:#eef2f7}}.id{{color:#888;font-size:0.85em}}.fail{{color:#b00}}.meta{{color:#555}}</style></head>
-<body>{''.join(parts)}</body></html>"""
-    return atomic_write_text(cfg.output / "index.html", page)
+
+def _run_local(todo: list[Run], cfg: BatchConfig, provenance: dict, workers: int, record) -> None:
+    with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shnor") as pool:
+        futures = [pool.submit(execute, r, cfg, provenance) for r in todo]
+        try:
+            for fut in cf.as_completed(futures):
+                record(fut.result())
+        except KeyboardInterrupt:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _write_run_log(cfg: BatchConfig, res: Result) -> None:
+    path = inside(cfg.output / "logs" / "runs", res.run.run_id + ".log")
+    text = (f"{res.run.label}\nключ: {res.run.key}\nпараметры: {json.dumps(res.run.parameters, ensure_ascii=False)}\n"
+            f"итог: {'готово' if res.ok else 'ОШИБКА'} за {res.seconds:.1f} с\n")
+    if not res.ok:
+        text += f"{res.cell}: {res.error}\n"
+    atomic_write_text(path, text)
+
+
+def write_sidecar(run: Run, indicators, provenance: dict) -> Path:
+    """`<report>.indicators.json`: every indicator value of the run's entity (id, value, n, CI, flag)."""
+    level = run.scope
+    rows = indicators[(indicators["level"] == level) & (indicators["entity_id"] == run.entity_id)]
+    values = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+    payload = {"template": run.template, "scope": run.scope, "entity_id": run.entity_id, "entity_name": run.entity_name,
+               "municipality_id": run.municipality_id, "key": run.key,
+               "provenance": {k: v for k, v in provenance.items() if k != "templates"}, "indicators": values}
+    return atomic_write_text(run.sidecar, json.dumps(payload, ensure_ascii=False, default=str))
+
+
+MAIN_FLAGS = {"shnor": "ШНОР", "risk_school": "школа риска", "vpr_sign_inflated_mean": "завышенный средний балл ВПР",
+              "vpr_sign_mark_mismatch": "ВПР ≠ отметки", "vpr_sign_cohort_jump": "резкое изменение 4→5"}
+
+
+def school_flags(indicators, year: int | None) -> dict:
+    """Main flags per school for the index page: binary indicators equal to 1 in the batch year."""
+    ind = indicators[(indicators["level"] == "school") & indicators["indicator_id"].isin(MAIN_FLAGS)]
+    if year is not None:
+        ind = ind[ind["year"] == year]
+    ind = ind[ind["value"] == 1]
+    out: dict = {}
+    for sid, ids in ind.groupby("entity_id")["indicator_id"]:
+        out[sid] = [MAIN_FLAGS[i] for i in sorted(set(ids))]
+    return out
+
+
+def write_outputs(cfg: BatchConfig, runs: list[Run], outcomes: dict, ds, indicators, meth) -> None:
+    """Index page and Excel workbook, from state and the indicator table (no notebook parsing)."""
+    from .index_page import write_index
+
+    year = cfg.year if cfg.year is not None else (int(indicators["year"].max()) if len(indicators) else None)
+    write_index(cfg.output, title=cfg.title, region_name=cfg.region_name, runs=runs, outcomes=outcomes,
+                school_flags=school_flags(indicators, year))
+    if cfg.excel:
+        from .excel import write_workbook
+        write_workbook(indicators, ds.schools, cfg.output / "indicators.xlsx", region_name=cfg.region_name)

@@ -15,18 +15,14 @@ import seaborn as sns  # noqa: E402
 
 AGREEMENT_COLORS = {"понизили": "#d95f02", "подтвердили": "#7f7f7f", "повысили": "#1b9e77"}
 LEVEL_COLORS = {"школа": "#1f77b4", "муниципалитет": "#ff7f0e", "регион": "#7f7f7f"}
-_done = False
-
-
 def setup() -> None:
-    """The report theme: seaborn whitegrid, DejaVu Sans (has Cyrillic), readable sizes."""
-    global _done
-    if _done:
-        return
+    """The report theme: seaborn whitegrid, DejaVu Sans (has Cyrillic), readable sizes.
+
+    Applied before every chart (cheap), so a warm kernel whose rcParams were reset between
+    reports draws the same pictures as a fresh one."""
     sns.set_theme(style="whitegrid", context="notebook", font="DejaVu Sans",
                   rc={"figure.dpi": 100, "axes.titlesize": 12, "axes.titleweight": "bold",
                       "axes.labelsize": 10, "legend.fontsize": 9, "svg.hashsalt": "shnor"})
-    _done = True
 
 
 def _fmt_pct(ax, axis="x"):
@@ -54,8 +50,8 @@ def stacked_shares(data: pd.DataFrame, *, y: str, parts: list[str], colors: dict
     ax.invert_yaxis()
     _fmt_pct(ax)
     ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left")
-    ax.legend(ncol=len(parts), loc="upper center", bbox_to_anchor=(0.5, -0.18 if n > 3 else -0.35), frameon=False)
+    ax.legend(ncol=len(parts), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.set_title(title, loc="left", pad=24)
     fig.tight_layout()
     return fig
 

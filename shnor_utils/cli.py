@@ -3,7 +3,8 @@
   shnor demo --out data/demo [--schools 64] [--seed N] [--format csv|parquet]
   shnor validate DATASET
   shnor indicators DATASET --out FILE.csv
-  shnor run params/demo.yaml [--workers N] [--scope school …] [--limit N]
+  shnor run params/demo.yaml [--workers N] [--scope school …] [--limit N] [--dry-run] [--force]
+            [--retry-failed] [--pdf] [--isolation warm|fresh] [--scheduler tcp://HOST:PORT]
 """
 from __future__ import annotations
 
@@ -47,7 +48,9 @@ def _indicators(args) -> int:
 def _run(args) -> int:
     from .batch import run_batch
 
-    return run_batch(args.params, workers=args.workers, only_scope=args.scope, limit=args.limit)
+    return run_batch(args.params, workers=args.workers, only_scope=args.scope, limit=args.limit, force=args.force,
+                     dry_run=args.dry_run, retry_failed=args.retry_failed, scheduler=args.scheduler,
+                     pdf=True if args.pdf else None, isolation=args.isolation)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scope", action="append", choices=["school", "municipality", "region"],
                    help="только отчёты этого охвата (можно несколько раз)")
     r.add_argument("--limit", type=int, default=None, help="не больше N отчётов (для пробы)")
+    r.add_argument("--dry-run", action="store_true", help="показать план (что выполнить, что актуально) и выйти")
+    r.add_argument("--force", action="store_true", help="выполнить все отчёты, даже актуальные")
+    r.add_argument("--retry-failed", action="store_true", help="выполнить только отчёты, упавшие в прошлый раз")
+    r.add_argument("--pdf", action="store_true", help="также PDF каждого отчёта (A4)")
+    r.add_argument("--isolation", choices=["warm", "fresh"], default=None,
+                   help="warm — тёплое ядро на поток (быстро), fresh — новое ядро на отчёт (Papermill)")
+    r.add_argument("--scheduler", default=None, help="адрес планировщика Dask (tcp://HOST:PORT) для распределённого запуска")
     r.set_defaults(fn=_run)
     return p
 

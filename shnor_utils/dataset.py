@@ -84,7 +84,7 @@ def load_dataset(path, *, tables=None, methodology: Methodology | None = None) -
                 raise InputError("нет обязательной таблицы", file=str(root / f"{name}.csv"),
                                  expected=f"файл {name}.csv или {name}.parquet")
             continue
-        raw, info = _read(found)
+        raw, info = _read(found, table)
         if info.encoding != "utf-8":
             notes.append(f"Файл {found.name} прочитан в кодировке {info.encoding} (ожидалась UTF-8).")
         frames[name] = validate_table(raw, table, file=found, row_offset=2 if found.suffix == ".csv" else 1)
@@ -107,7 +107,7 @@ def _find_file(root: Path, table: Table) -> Path | None:
     return present[0] if present else None
 
 
-def _read(path: Path) -> tuple[pd.DataFrame, TableFile]:
+def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile]:
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if not data.strip():
@@ -120,8 +120,11 @@ def _read(path: Path) -> tuple[pd.DataFrame, TableFile]:
         return frame, TableFile(path, sha, len(frame))
     text, encoding = _decode(data, path)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-                            skipinitialspace=True)
+        # Text columns are read as text; numbers are parsed by the C reader (fast); a numeric
+        # column with a bad cell comes back as text and `_convert` names the bad row.
+        text_columns = {c.name: str for c in table.columns if c.type == "str"}
+        frame = pd.read_csv(io.StringIO(text), dtype=text_columns, keep_default_na=False, na_values=[""],
+                            skipinitialspace=True, low_memory=False)
     except pd.errors.ParserError as exc:
         raise InputError(f"файл не читается как CSV: {exc}", file=str(path),
                          expected="CSV через запятую, одна строка заголовков") from exc

@@ -74,8 +74,8 @@ def _display_html(markup: str) -> None:
 STYLE = """<style>
 .shnor-title h1{margin-bottom:0.2em} .shnor-sub{color:#555;margin-top:0}
 .shnor-table{border-collapse:collapse;font-size:0.92em;margin:0.4em 0 1em}
-.shnor-table th{background:#eef2f7;text-align:left;padding:4px 8px;border-bottom:2px solid #aab}
-.shnor-table td{padding:3px 8px;border-bottom:1px solid #dde} .shnor-table td.num{text-align:right}
+.shnor-table th{background:#eef2f7;text-align:left !important;padding:4px 8px;border-bottom:2px solid #aab;vertical-align:bottom}
+.shnor-table td{padding:3px 8px;border-bottom:1px solid #dde;text-align:left !important} .shnor-table td.num{text-align:right !important;white-space:nowrap}
 .shnor-caption{font-weight:bold;margin:0.8em 0 0.2em}
 .shnor-attention{border-left:4px solid #d95f02;background:#fff7ef;padding:0.5em 1em;margin:0.5em 0 1em}
 .shnor-attention ul{margin:0.3em 0;padding-left:1em;list-style:none}
@@ -129,8 +129,7 @@ class Report:
              **parameters) -> "Report":
         """Load (validated) data and indicators for one report. Called by the templates."""
         meth = load_methodology(methodology)
-        ds = load_dataset(dataset, methodology=meth)
-        indicators = _cached_indicators(ds, meth)
+        ds, indicators = _load_memo(dataset, meth)
         return cls(ds, meth, indicators, template=template, scope=scope, entity_id=entity_id, year=year,
                    region_name=region_name, parameters={"dataset": str(dataset), "scope": scope,
                                                          "entity_id": entity_id, "year": year, **parameters})
@@ -230,6 +229,25 @@ def _is_numberlike(v) -> bool:
         return True
     s = str(v).replace(" ", "").replace(",", "").replace("%", "").replace("−", "").replace("+", "").replace("-", "")
     return s.isdigit()
+
+
+_MEMO: dict = {}
+
+
+def _load_memo(dataset, meth: Methodology):
+    """The validated dataset and its indicators, kept in memory while the files are unchanged.
+
+    A warm kernel runs many reports on one dataset: they share one load (keyed by the files'
+    size and modification time and the methodology digest), which is what makes the batch fast."""
+    root = Path(dataset).resolve()
+    stamp = tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                         for p in root.glob("*") if p.suffix in (".csv", ".parquet"))) if root.is_dir() else ()
+    key = (str(root), stamp, meth.digest)
+    if key not in _MEMO:
+        _MEMO.clear()
+        ds = load_dataset(root, methodology=meth)
+        _MEMO[key] = (ds, _cached_indicators(ds, meth))
+    return _MEMO[key]
 
 
 def _cached_indicators(ds: Dataset, meth: Methodology) -> pd.DataFrame:

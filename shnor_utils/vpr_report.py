@@ -59,9 +59,7 @@ def journal_table(rep: Report) -> tuple[pd.DataFrame, list]:
             label = "МО" if level == "municipality" else "регион"
             ref = frame.loc[(r.subject, r.grade)] if (r.subject, r.grade) in frame.index else None
             row[f"Подтвердили, {label}"] = fmt_pct(ref["подтвердили"]) if ref is not None else "—"
-        row["Цель (seed 001)"] = ", ".join(
-            ([f"подтв. ≥ {targets['confirm']} %"] if "confirm" in targets else [])
-            + ([f"повыс. ≥ {targets['higher']} %"] if "higher" in targets else [])) or "—"
+        row["Цель подтв. (seed 001)"] = f"≥ {targets['confirm']} %" if "confirm" in targets else "—"
         if r.n < min_n:
             verdict, cls = "мало участников", "shnor-small"
         elif "confirm" in targets and r.подтвердили < targets["confirm"]:

@@ -51,7 +51,21 @@ def tiny(tmp_path) -> Path:
     return write_dataset(tmp_path / "tiny", vpr=VPR)
 
 
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    """A table of a dataset folder as stored (CSV or Parquet), without validation."""
+    csv = folder / f"{name}.csv"
+    return pd.read_csv(csv, dtype=str) if csv.exists() else pd.read_parquet(folder / f"{name}.parquet")
+
+
+def write_table(folder: Path, name: str, frame: pd.DataFrame) -> None:
+    """Replace a table in a dataset folder, keeping its format."""
+    if (folder / f"{name}.csv").exists():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    else:
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+
+
 @pytest.fixture(scope="session")
 def demo_small() -> Path:
-    assert (DEMO_SMALL / "schools.csv").exists(), "tests/fixtures/demo_small is missing: run `make reference-runs`"
+    assert (DEMO_SMALL / "schools.parquet").exists(), "tests/fixtures/demo_small is missing: run `make reference-runs`"
     return DEMO_SMALL

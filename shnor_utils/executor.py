@@ -1,0 +1,183 @@
+"""Executing report notebooks: a warm kernel per worker (fast), or a fresh kernel per report
+(`recycle_after=1`, full isolation). Parameters are injected by Papermill's own
+`parameterize_notebook` (the `injected-parameters` cell), exactly as `papermill -p` does.
+
+Papermill's `execute_notebook(cwd=…)` changes the driver process's working directory, which is
+not safe with several reports in parallel threads; kernels here get their folder at start-up.
+
+Warm mode (perf_floor.md, method c): each worker keeps one ipykernel alive and runs report after
+report in it. Before every report a hidden reset cell clears the user namespace (`%reset -f`)
+and restores what a report could have changed (matplotlib rcParams, pandas options, cwd,
+sys.path, environment, warnings filters), then moves into the run's scratch folder. The kernel is
+recycled every `recycle_after` reports and after any failure, so a broken state never reaches
+the next report. Kernels talk over IPC sockets in a private folder: no TCP ports, so parallel
+kernel start-ups cannot race for a port.
+"""
+from __future__ import annotations
+
+import copy
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell
+
+KERNEL_NAME = "python3"
+
+RESET_CODE = '''\
+import os as _shnor_os
+_shnor_os.chdir({home!r})  # the previous run's scratch folder is gone: leave it first
+import sys as _shnor_sys
+if "_shnor_state" not in _shnor_sys.modules:
+    import os, types, warnings, matplotlib
+    _st = types.ModuleType("_shnor_state")
+    _st.rc, _st.cwd, _st.path = dict(matplotlib.rcParams), os.getcwd(), list(_shnor_sys.path)
+    _st.env, _st.filters = dict(os.environ), list(warnings.filters)
+    _shnor_sys.modules["_shnor_state"] = _st
+else:
+    get_ipython().run_line_magic("reset", "-f")
+    import sys, os, warnings, matplotlib
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    _st = sys.modules["_shnor_state"]
+    plt.close("all")
+    matplotlib.rcParams.update(_st.rc)
+    os.chdir(_st.cwd)
+    sys.path[:] = _st.path
+    os.environ.clear()
+    os.environ.update(_st.env)
+    warnings.filters[:] = _st.filters
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pd.reset_option("all")
+import os as _shnor_os
+_shnor_os.chdir({scratch!r})
+del _shnor_os, _st
+_shnor_sys = None
+del _shnor_sys
+'''
+
+
+@dataclass
+class CellFailure(Exception):
+    """A report failed: which cell (number among code cells, 1-based) and the error."""
+    cell: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.cell}: {self.error}"
+
+
+def parameterize(template: Path, parameters: dict):
+    """The template notebook with papermill's injected-parameters cell (same as `papermill -p`)."""
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    import hashlib
+    import json
+
+    nb = load_notebook_node(str(template))
+    nb = parameterize_notebook(nb, parameters, kernel_name=KERNEL_NAME, language="python")
+    # papermill gives the injected cell a random id; a stable one keeps reports byte-reproducible
+    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = f"params-{digest}"
+    return nb
+
+
+def _failure_from(exc: Exception, nb) -> CellFailure:
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    # The failing cell by its execution count, as papermill reports it (the hidden reset cell,
+    # executed first, is not counted).
+    count = None
+    for cell in nb.cells:
+        outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        if any(o.get("output_type") == "error" for o in outputs):
+            count = (cell.get("execution_count") or 1) - 1
+    where = f"ячейка {count}" if count is not None else "ядро"
+    if isinstance(exc, CellExecutionError):
+        return CellFailure(where, f"{exc.ename}: {exc.evalue}")
+    if isinstance(exc, CellTimeoutError):
+        return CellFailure(where, "превышено время выполнения ячейки")
+    if isinstance(exc, DeadKernelError):
+        return CellFailure("ядро", "ядро завершилось аварийно")
+    return CellFailure(where, f"{type(exc).__name__}: {exc}")
+
+
+class WarmKernel:
+    """One kernel that runs many reports, reset between them (see module docstring)."""
+
+    def __init__(self, *, cwd: Path, timeout: int = 600, recycle_after: int = 100, start_retries: int = 3):
+        self.cwd, self.timeout = Path(cwd), timeout
+        self.recycle_after, self.start_retries = recycle_after, start_retries
+        self.client = None
+        self.used = 0
+        self.sockets = None
+
+    def start(self) -> None:
+        from nbclient import NotebookClient
+
+        last = None
+        for attempt in range(self.start_retries):
+            self.sockets = Path(tempfile.mkdtemp(prefix="shnor-k-"))
+            client = NotebookClient(nbformat.v4.new_notebook(), kernel_name=KERNEL_NAME, timeout=self.timeout,
+                                    startup_timeout=120, shutdown_kernel="immediate", resources={"metadata": {"path": str(self.cwd)}})
+            try:
+                client.km = client.create_kernel_manager()
+                client.km.transport = "ipc"
+                client.km.ip = str(self.sockets / "k")
+                client.start_new_kernel(cwd=str(self.cwd))
+                client.start_new_kernel_client()
+                self.client, self.used = client, 0
+                return
+            except Exception as exc:  # a kernel that did not come up: clean and retry
+                last = exc
+                self._shutdown(client)
+                time.sleep(0.5 * (attempt + 1))
+        raise RuntimeError(f"ядро Jupyter не запустилось после {self.start_retries} попыток: {last}")
+
+    def run(self, nb, scratch: Path):
+        """Execute a parameterised notebook in this kernel; returns the executed notebook."""
+        if self.client is None or self.used >= self.recycle_after:
+            self.restart()
+        nb = copy.deepcopy(nb)
+        nb.cells.insert(0, new_code_cell(RESET_CODE.format(scratch=str(scratch), home=str(self.cwd))))
+        self.client.nb = nb
+        self.client.reset_execution_trackers()
+        self.used += 1
+        try:
+            self.client.execute(cleanup_kc=False)
+        except Exception as exc:
+            failure = _failure_from(exc, nb)
+            self.restart()          # never hand a possibly broken kernel to the next report
+            raise failure from exc
+        nb.cells.pop(0)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and cell.get("execution_count"):
+                cell.execution_count -= 1
+                for out in cell.get("outputs", []):
+                    if "execution_count" in out and out["execution_count"]:
+                        out["execution_count"] -= 1
+        return nb
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self._shutdown(self.client)
+            self.client = None
+
+    def _shutdown(self, client) -> None:
+        try:
+            client._cleanup_kernel()   # nbclient's own: stops channels, shuts the kernel down now
+        except Exception:
+            pass
+        if self.sockets:
+            shutil.rmtree(self.sockets, ignore_errors=True)

@@ -1,0 +1,150 @@
+"""The batch end to end on the small demo region: every template × scope runs, HTML is offline,
+has no code, escapes hostile names, and never writes outside output/."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from shnor_utils.batch import TEMPLATES_DIR, check_parameters, load_params, plan, run_batch, template_spec
+from shnor_utils.errors import ParameterError
+from shnor_utils.safeio import inside
+
+from .conftest import read_table, write_table
+
+TEMPLATES = sorted(p.stem for p in TEMPLATES_DIR.glob("*.ipynb"))
+
+
+def write_params(tmp_path: Path, dataset: Path, reports: list, **extra) -> Path:
+    params = {"title": "Тест", "dataset": str(dataset), "year": 2026, "region_name": "Тестовая область",
+              "output": str(tmp_path / "output"), "runs_dir": str(tmp_path / "runs"), "reports": reports, **extra}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def batch_run(tmp_path_factory, demo_small):
+    """Every template at every scope it declares, for one municipality (its schools limited to 2)."""
+    tmp = tmp_path_factory.mktemp("batch")
+    schools = read_table(demo_small, "schools").sort_values("school_id")
+    mun = schools["municipality_id"].iloc[0]
+    two = schools[schools["municipality_id"] == mun]["school_id"].head(2).tolist()
+    reports = []
+    for t in TEMPLATES:
+        scopes = template_spec(t)["scopes"]
+        if "school" in scopes:
+            reports.append({"template": t, "scopes": ["school"], "filter": {"school_id": two}})
+        rest = [s for s in scopes if s != "school"]
+        if rest:
+            reports.append({"template": t, "scopes": rest, "filter": {"municipality_id": [mun]}})
+    params = write_params(tmp, demo_small, reports)
+    log = []
+    code = run_batch(params, workers=2, out=_Collect(log))
+    return tmp / "output", code, "".join(log)
+
+
+class _Collect:
+    def __init__(self, sink):
+        self.sink = sink
+
+    def write(self, text):
+        self.sink.append(text)
+
+    def flush(self):
+        pass
+
+
+def test_every_report_is_built(batch_run):
+    output, code, log = batch_run
+    assert code == 0, log
+    htmls = list(output.rglob("*.html"))
+    assert (output / "index.html").exists()
+    assert len(htmls) >= 1 + len(TEMPLATES) * 2, [str(h) for h in htmls]
+
+
+def test_html_is_offline_russian_without_code(batch_run):
+    output, _, _ = batch_run
+    for html in output.rglob("*.html"):
+        if html.name == "index.html":
+            continue
+        text = html.read_text(encoding="utf-8")
+        assert 'lang="ru"' in text, html
+        assert not re.search(r'class="[^"]*jp-InputArea', text), f"code visible in {html}"
+        assert "hl-ipython3" not in text and "Report.open" not in text, f"code visible in {html}"
+        assert not re.search(r'<script[^>]+src=["\']https?:', text), f"CDN script in {html}"
+        assert not re.search(r'<link[^>]+href=["\']https?:', text), f"CDN stylesheet in {html}"
+        assert "На что обратить внимание" in text
+        assert "data:image/png;base64" in text, f"no embedded chart in {html}"
+        assert "Traceback" not in text and "jp-RenderedText\" data-mime-type=\"application/vnd.jupyter.stderr" not in text
+
+
+def test_index_lists_every_report(batch_run):
+    output, _, _ = batch_run
+    index = (output / "index.html").read_text(encoding="utf-8")
+    for html in output.rglob("*.html"):
+        if html.name != "index.html":
+            assert html.relative_to(output).as_posix() in index
+
+
+def test_hostile_school_name_is_shown_as_text(tmp_path, demo_small):
+    data = tmp_path / "data"
+    shutil.copytree(demo_small, data)
+    schools = read_table(data, "schools")
+    sid = schools["school_id"].iloc[0]
+    schools.loc[0, "school_name"] = '<script>alert("x")</script> Школа'
+    write_table(data, "schools", schools)
+    template = "vpr_objectivity"
+    params = write_params(tmp_path, data, [{"template": template, "scopes": ["school"], "filter": {"school_id": [sid]}}])
+    assert run_batch(params, workers=1, out=_Collect([])) == 0
+    for html in (tmp_path / "output").rglob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        assert '<script>alert("x")</script>' not in text
+        assert "&lt;script&gt;alert(" in text and "&lt;/script&gt; Школа" in text, html
+
+
+def test_ids_never_leave_output(tmp_path):
+    root = tmp_path / "output"
+    for hostile in ("../../x", "/etc/passwd", "..", "a/../../b"):
+        path = inside(root, "school", hostile, "r.html")
+        assert root.resolve() in path.parents
+
+
+def test_plan_sanitises_hostile_ids(tmp_path, demo_small):
+    cfg = load_params(write_params(tmp_path, demo_small, [{"template": "vpr_objectivity", "scopes": ["school"]}]))
+    schools = pd.DataFrame({"school_id": ["../../x"], "school_name": ["x"], "municipality_id": ["m"],
+                            "municipality_name": ["m"]})
+    (run,) = plan(cfg, schools)
+    assert cfg.output.resolve() in run.html.parents and ".." not in run.html.relative_to(cfg.output).parts
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda p: p.update(colour="red"), "неизвестные ключи"),
+    (lambda p: p.pop("dataset"), "нет обязательного ключа «dataset»"),
+    (lambda p: p["reports"].append({"template": "nope"}), "нет шаблона «nope»"),
+    (lambda p: p["reports"].append({"template": "vpr_objectivity", "scopes": ["galaxy"]}), "неизвестный охват"),
+    (lambda p: p.update(year="2026"), "year должен быть целым"),
+])
+def test_bad_parameter_sets_fail_before_any_kernel(tmp_path, demo_small, mutate, message):
+    params = {"dataset": str(demo_small), "reports": [{"template": "vpr_objectivity"}]}
+    mutate(params)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ParameterError, match=message):
+        load_params(path)
+
+
+def test_template_parameters_are_typed():
+    spec = template_spec("vpr_objectivity")
+    good = {"dataset": "d", "scope": "school", "entity_id": "e", "year": 2026}
+    check_parameters("vpr_objectivity", spec, good)
+    with pytest.raises(ParameterError, match="неизвестные параметры"):
+        check_parameters("vpr_objectivity", spec, {**good, "colour": 1})
+    with pytest.raises(ParameterError, match="должен быть типа int"):
+        check_parameters("vpr_objectivity", spec, {**good, "year": "2026"})
+    with pytest.raises(ParameterError, match="допустимо"):
+        check_parameters("vpr_objectivity", spec, {**good, "scope": "planet"})

@@ -1,0 +1,251 @@
+"""The batch engine at scale's shape: dry run, incremental runs, failure isolation (error, timeout,
+dead kernel), retry, interrupted batches, provenance, sidecars, index, Excel, PDF, isolation modes
+and a Dask cluster. Uses a tiny probe template so each batch takes seconds."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from shnor_utils.batch import run_batch
+
+from .conftest import ROOT, read_table, write_table
+
+PROBE_PARAMS = '''dataset = "../../tests/fixtures/demo_small"
+scope = "school"
+entity_id = "edu990001"
+year = 2026
+region_name = "Область"
+methodology = None
+fail_on = ""          # entity that raises (while flag_file exists)
+flag_file = ""
+sleep_on = ""         # entity whose cell sleeps 30 s
+die_on = ""           # entity whose kernel dies
+sleep_all = 0.0       # seconds every report sleeps'''
+
+PROBE_BODY = '''import os, time
+from shnor_utils.report import Report
+rep = Report.open(dataset, template="probe", scope=scope, entity_id=entity_id, year=year, region_name=region_name)
+rep.title("Проба пакета")
+time.sleep(sleep_all)
+if entity_id == fail_on and (not flag_file or os.path.exists(flag_file)):
+    raise RuntimeError("сбой для проверки")
+if entity_id == sleep_on:
+    time.sleep(30)
+if entity_id == die_on:
+    os._exit(1)
+rep.attention([])
+rep.paragraph(f"Школ в отчёте: {len(rep.school_ids)}")
+rep.footer()'''
+
+
+def make_templates(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    types = {"fail_on": "str", "flag_file": "str", "sleep_on": "str", "die_on": "str", "sleep_all": "float"}
+    nb.metadata["shnor"] = {"title": "Проба", "scopes": ["school", "municipality", "region"], "tables": ["schools", "vpr"],
+                            "parameters": {"dataset": {"type": "str", "required": True},
+                                           "scope": {"type": "str", "required": True}, "entity_id": {"type": "str", "required": True},
+                                           "year": {"type": "int", "nullable": True}, "region_name": {"type": "str"},
+                                           "methodology": {"type": "str", "nullable": True},
+                                           **{k: {"type": t} for k, t in types.items()}}}
+    nb.cells = [nbformat.v4.new_code_cell(PROBE_PARAMS, metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(PROBE_BODY)]
+    nbformat.write(nb, folder / "probe.ipynb")
+    return folder
+
+
+@pytest.fixture
+def region(tmp_path, demo_small):
+    """A copy of the small demo (so tests may change it), its probe template and a params writer."""
+    data = tmp_path / "data"
+    shutil.copytree(demo_small, data)
+    templates = make_templates(tmp_path / "templates")
+    schools = read_table(data, "schools").sort_values(["municipality_id", "school_id"])
+    mun = schools["municipality_id"].iloc[0]
+    chosen = schools[schools["municipality_id"] == mun]["school_id"].head(3).tolist()
+
+    def params(scopes=("school", "municipality"), parameters=None, **extra) -> Path:
+        p = {"title": "Проба", "dataset": str(data), "year": 2026, "region_name": "Область",
+             "output": str(tmp_path / "output"), "runs_dir": str(tmp_path / "runs"), "templates": str(templates),
+             "reports": [{"template": "probe", "scopes": list(scopes), "filter": {"school_id": chosen},
+                          "parameters": parameters or {}}], **extra}
+        path = tmp_path / "params.yaml"
+        path.write_text(yaml.safe_dump(p, allow_unicode=True), encoding="utf-8")
+        return path
+
+    return {"data": data, "output": tmp_path / "output", "schools": chosen, "mun": mun, "params": params, "tmp": tmp_path}
+
+
+class Out:
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def run(params, **kw):
+    out = Out()
+    code = run_batch(params, out=out, workers=kw.pop("workers", 2), **kw)
+    return code, out.text
+
+
+def executed(text: str) -> set:
+    return set(re.findall(r"(?:готово|ОШИБКА) probe · (\w+) · (\S+)", text))
+
+
+def test_dry_run_plans_and_executes_nothing(region):
+    code, text = run(region["params"](), dry_run=True)
+    assert code == 0 and "План: 4 отчётов; выполнить 4" in text
+    assert not list(region["output"].rglob("*.html"))
+
+
+def test_second_run_is_a_no_op_and_one_school_change_reruns_only_its_reports(region):
+    params = region["params"]()
+    code, text = run(params)
+    assert code == 0 and len(executed(text)) == 4
+    code, text = run(params)
+    assert code == 0 and "Ничего не изменилось" in text and not executed(text)
+    # change one school's name: its report and its municipality's re-run, the other schools' do not
+    schools = read_table(region["data"], "schools")
+    target = region["schools"][1]
+    schools.loc[schools["school_id"] == target, "school_name"] = "Переименованная школа"
+    write_table(region["data"], "schools", schools)
+    code, text = run(params)
+    assert code == 0
+    assert executed(text) == {("school", target), ("municipality", region["mun"])}, text
+    # --force re-runs everything
+    code, text = run(params, force=True)
+    assert len(executed(text)) == 4
+
+
+def test_failure_is_isolated_listed_and_retried(region):
+    flag = region["tmp"] / "fail.flag"
+    flag.write_text("x")
+    bad = region["schools"][0]
+    params = region["params"](parameters={"fail_on": bad, "flag_file": str(flag)})
+    code, text = run(params)
+    assert code == 1
+    assert f"✗ probe · school · {bad}: ячейка 3 RuntimeError: сбой для проверки" in text
+    assert len([h for h in region["output"].rglob("probe.html")]) == 3         # the others are built
+    assert not (region["output"] / "school" / bad / "probe.html").exists()
+    assert "ошибка" in (region["output"] / "index.html").read_text(encoding="utf-8")
+    flag.unlink()
+    code, text = run(params, retry_failed=True)
+    assert code == 0 and executed(text) == {("school", bad)}
+
+
+def test_timeout_and_dead_kernel_do_not_stop_the_batch(region):
+    a, b, c = region["schools"]
+    params = region["params"](parameters={"sleep_on": a, "die_on": b}, timeout=3)
+    code, text = run(params, workers=1)
+    assert code == 1
+    assert f"✗ probe · school · {a}: " in text and "время выполнения" in text
+    assert f"✗ probe · school · {b}: ядро" in text
+    assert (region["output"] / "school" / c / "probe.html").exists()
+    assert (region["output"] / "municipality" / region["mun"] / "probe.html").exists()
+
+
+def test_interrupted_batch_leaves_no_partial_report_and_resumes(region):
+    params = region["params"](parameters={"sleep_all": 1.5})
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "shnor_utils.cli", "run", str(params), "--workers", "1"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state = region["output"] / ".state" / "runs"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(state.glob("*.json"))) < 1:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list(state.glob("*.json")))
+    assert 1 <= done < 4, "the batch should have been killed mid-way"
+    leftovers = [p for p in region["output"].rglob("*") if p.name.endswith(".tmp")]
+    assert not leftovers
+    for html in region["output"].rglob("probe.html"):
+        assert html.read_text(encoding="utf-8").rstrip().endswith("</html>")
+    code, text = run(params)
+    assert code == 0 and len(executed(text)) == 4 - done
+
+
+def test_provenance_sidecar_index_and_excel(region):
+    from openpyxl import load_workbook
+
+    code, _ = run(region["params"](scopes=("school", "municipality", "region")))
+    assert code == 0
+    sid = region["schools"][0]
+    run_nb = nbformat.read(region["tmp"] / "runs" / "school" / sid / "probe.ipynb", as_version=4)
+    prov = run_nb.metadata["shnor"]["provenance"]
+    assert prov["template"] == "probe" and prov["parameters"]["entity_id"] == sid
+    assert {f["файл"] for f in prov["files"]} >= {"schools.parquet", "vpr.parquet"}
+    assert all(len(f["sha256"]) == 16 for f in prov["files"]) and prov["methodology"]
+    html = (region["output"] / "school" / sid / "probe.html").read_text(encoding="utf-8")
+    assert "Источник данных:" in html and "Методика: версия" in html and "Шаблон: probe" in html
+    side = json.loads((region["output"] / "school" / sid / "probe.indicators.json").read_text(encoding="utf-8"))
+    assert side["entity_id"] == sid and side["indicators"]
+    assert {"indicator_id", "value", "denominator", "ci_low", "ci_high", "flag"} <= set(side["indicators"][0])
+    index = (region["output"] / "index.html").read_text(encoding="utf-8")
+    assert 'id="q"' in index and "shnorFilter" in index and "https://" not in index
+    wb = load_workbook(region["output"] / "indicators.xlsx")
+    assert "Все показатели" in wb.sheetnames and "ВПР — журнал" in wb.sheetnames
+    ws = wb["Все показатели"]
+    assert ws["A1"].value == "Уровень" and ws.auto_filter.ref and ws.freeze_panes == "A2"
+    assert ws.conditional_formatting, "flags are coloured"
+
+
+def test_pdf_is_a4_with_cyrillic(region):
+    sid = region["schools"][0]
+    code, _ = run(region["params"](scopes=("school",)), pdf=True)
+    assert code == 0
+    pdf = region["output"] / "school" / sid / "probe.pdf"
+    from pypdf import PdfReader
+
+    page = PdfReader(pdf).pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)   # A4 in points
+    assert "Проба пакета" in page.extract_text()          # Cyrillic kept, as text (fonts embedded with ToUnicode)
+
+
+def _normalised(folder: Path) -> dict:
+    out = {}
+    for html in sorted(folder.rglob("probe.html")):
+        text = html.read_text(encoding="utf-8")
+        text = re.sub(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?", "TIME", text)
+        out[html.relative_to(folder).as_posix()] = text
+    return out
+
+
+def test_fresh_kernels_give_the_same_reports_as_warm_ones(region):
+    params = region["params"](scopes=("school",))
+    assert run(params)[0] == 0
+    warm = _normalised(region["output"])
+    code, text = run(params, force=True, isolation="fresh")
+    assert code == 0, text
+    assert _normalised(region["output"]) == warm
+
+
+def test_dask_cluster_gives_identical_outputs(region):
+    from distributed import LocalCluster
+
+    params = region["params"]()
+    assert run(params)[0] == 0
+    local = _normalised(region["output"])
+    shutil.rmtree(region["output"])
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        code, text = run(params, scheduler=cluster.scheduler_address)
+    assert code == 0, text
+    assert "кластер" in text
+    assert _normalised(region["output"]) == local
