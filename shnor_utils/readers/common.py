@@ -324,6 +324,8 @@ def meta_from_name(path: Path, meth: Methodology) -> dict:
     m = re.search(r"(?<!\d)(\d{1,2})\s*[-_ ]?\s*(?:класс|кл\b)", name, re.I)
     if m and 4 <= int(m.group(1)) <= 11:
         out["grade"] = int(m.group(1))
+    elif path.parent.name.isdigit() and 4 <= int(path.parent.name) <= 11:   # regional archives: 2022/<класс>/<Предмет>.xlsx
+        out["grade"] = int(path.parent.name)
     subject = meth.subject_from_text(name.replace("_", " "))
     if subject:
         out["subject"] = subject

@@ -81,7 +81,9 @@ def _read_block(sheet, ctx: Context, out: Extract, start: int, end: int, title: 
     if opt["test"] is None and opt["mark"] is None:
         raise ctx.error(f"в блоке «{text(m.group(0))}» нет столбца «Оценка» или «Тестовый балл»", sheet=sheet.name,
                         row=head, expected="«Оценка» (ОГЭ, ГВЭ, ЕГЭ база) или «Тестовый балл» (ЕГЭ)")
-    exam, subject, level = _exam(title, m, subject_text, opt, ctx)
+    grades = [grade_of_class(sheet.rows[r - 1][opt["class"] - 1]) for r in range(head + 1, end + 1)
+              if opt["class"] and opt["class"] <= len(sheet.rows[r - 1])]
+    exam, subject, level = _exam(title, m, subject_text, opt, ctx, 11 in grades)
     period = "дополнительный" if "дополнительн" in title else "резервный" if "резервн" in title else "основной"
     rows, seen = [], {}
     for r in range(head + 1, end + 1):
@@ -132,17 +134,19 @@ def _name_columns(header: Header, ctx: Context, sheet_name: str) -> dict:
     return {"name": names, "doc": docs}
 
 
-def _exam(title: str, m, subject_text: str, opt: dict, ctx: Context) -> tuple[str, str, str | None]:
-    """Exam, canonical subject and ЕГЭ mathematics level of a block."""
+def _exam(title: str, m, subject_text: str, opt: dict, ctx: Context, grade_11: bool) -> tuple[str, str, str | None]:
+    """Exam, canonical subject and ЕГЭ mathematics level of a block: the words of the title or block
+    first (ГВЭ, ЕГЭ/ГИА-11, ОГЭ/ГИА-9), else «Тестовый балл» → ЕГЭ, else pupils of 11th classes → ЕГЭ
+    (базовая математика has a mark, not a test score), else ОГЭ."""
     low = norm(subject_text)
     if "гвэ" in title or "гвэ" in low or m.group(1) in ("51", "52"):
         exam = "ГВЭ"
-    elif "егэ" in title or "гиа-11" in title or opt["test"] is not None:
+    elif "егэ" in title or "гиа-11" in title or "егэ" in low:
         exam = "ЕГЭ"
-    elif "огэ" in title or "гиа-9" in title:
+    elif "огэ" in title or "гиа-9" in title or "огэ" in low:
         exam = "ОГЭ"
     else:
-        exam = "ОГЭ"
+        exam = "ЕГЭ" if opt["test"] is not None or grade_11 else "ОГЭ"
     subject = ctx.meth.subject_from_text(re.sub(r"\b(огэ|егэ|гвэ)\b", "", subject_text, flags=re.I)) or text(subject_text)
     level = None
     if exam == "ЕГЭ" and subject == "Математика":
