@@ -35,7 +35,7 @@ def load_secret(secret_file: str | Path | None = None) -> bytes | None:
         origin = f"переменная {ENV}"
     else:
         return None
-    if len(secret) < MIN_LENGTH:
+    if len(secret.decode("utf-8", errors="replace")) < MIN_LENGTH:
         raise ParameterError(f"секрет для псевдонимизации слишком короткий ({origin}): нужно не меньше "
                              f"{MIN_LENGTH} символов, например строка из `python -c \"import secrets; print(secrets.token_hex(32))\"`")
     return secret

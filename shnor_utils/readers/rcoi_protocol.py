@@ -158,9 +158,9 @@ def _int(ctx: Context, sheet, row: int, column: str, value):
     try:
         return as_int(value, ctx.log)
     except ValueError:
-        # the value is a score cell, never a name cell: safe to show
-        raise ctx.error("не целое число", sheet=sheet.name, row=row, column=column, expected="целое число",
-                        got=text(value)[:20]) from None
+        # the value is not shown: a shifted row could put a name into a score column
+        raise ctx.error("не целое число (значение не показано: в протоколе есть персональные данные)",
+                        sheet=sheet.name, row=row, column=column, expected="целое число") from None
 
 
 def mask_points(short: str | None, long: str | None) -> int | None:
