@@ -110,3 +110,11 @@ def test_a_folder_that_is_not_an_ingest_result_is_not_replaced(tmp_path):
     with pytest.raises(ParameterError, match="не является результатом shnor ingest"):
         ingest([good], tmp_path / "docs")
     assert (tmp_path / "docs" / "thesis.docx").read_bytes() == b"precious"
+
+
+def test_zip_bomb_is_refused_by_its_unpacked_size(tmp_path):
+    rows = f1_rows() + [[None] * 10 + ["x" * 200] for _ in range(3000)]       # ~0.7 MB of XML, packs tiny
+    f = xlsx(tmp_path / "bomb.xlsx", {"РУ 4 Индивидуальные результаты": rows})
+    assert f.stat().st_size < 100_000
+    error = rejected(ingest([f], tmp_path / "ds", max_mb=0.05), "bomb.xlsx")
+    assert "после распаковки" in error
