@@ -78,6 +78,15 @@ def test_f1_letter_classes_in_many_spellings(tmp_path):
     assert report["quirks"]["класс не указан («нет», пусто)"] == 1
 
 
+def test_f1_header_variants_spacing_case_and_yo(tmp_path):
+    sheet = f1_rows()
+    sheet[0] = ["ИНДИВИДУАЛЬНЫЕ  РЕЗУЛЬТАТЫ"]
+    sheet[7] = ["ОО ", "Муниципалитет", "Название ОО", "Код\xa0участника", "класс", "Вариант", "1 (10 б)", "2(14б)",
+                "Первичный  балл", "Отметка", "Отмётка по журналу"]
+    ds, _ = run(tmp_path, xlsx(tmp_path / "f.xlsx", {"РУ 4 Индивидуальные ре": sheet}))
+    assert len(ds.vpr) == 4 and sorted(ds.vpr_tasks["max_score"].unique()) == [10, 14]
+
+
 # ---- ФИС ОКО aggregates -----------------------------------------------------------------------------
 HEADER_BLOCK = [[None], [], ["ВПР 2024 Математика 5 класс"], ["Предмет:", "Математика"],
                 ["Максимальный первичный балл:", 20], ["Дата:", "20.04.2024"], []]
@@ -329,3 +338,25 @@ def test_schools_file_gives_settlement_type_and_rcoi_codes(tmp_path):
     assert rows(ds.schools, ["school_id", "settlement", "school_type", "students", "municipality_id"]) == [
         ("edu220001", "город", "гимназия", 640, "reg22_m001")]
     assert set(ds.gia["school_id"]) == {"edu220001"}
+
+
+def test_per_pupil_results_are_checked_against_the_mark_statistics(tmp_path):
+    stats = [["Статистика по отметкам"], [], ["ВПР 2026 Русский язык 4 класс"], [], [], [], [],
+             ["Группы участников", "Кол-во ОО", "Кол-во участников", 2, 3, 4, 5],
+             ["МБОУ «СОШ №1 с.Верхнее»(edu220001)", None, 3, 33.33, 33.33, 0, 33.33]]   # marks 5, 3, 2 of the Ф1
+    f1 = xlsx(tmp_path / "f1.xlsx", {"Ф1": f1_rows()})
+    ds, report = run(tmp_path, f1, xlsx(tmp_path / "f3.xlsx", {"Ф3": stats}))
+    assert report["checks"] == ["ВПР по участникам и «Статистика по отметкам» ФИС ОКО: сопоставлено 1 школ×работ, "
+                                "расхождений больше 0,5 п.п.: 0"]
+    stats[-1][3:] = [50, 16.67, 0, 33.33]
+    result = ingest([f1, xlsx(tmp_path / "f3b.xlsx", {"Ф3": stats})], tmp_path / "ds2")
+    assert result.report.checks[0].endswith("расхождений больше 0,5 п.п.: 1")
+
+
+def test_protocol_row_without_a_score_is_skipped_and_counted(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHNOR_SECRET", SECRET)
+    sheet = protocol_rows()
+    sheet[5][13] = None                                                # «Дубровский»: no primary score
+    ds, report = run(tmp_path, xls(tmp_path / "p.xls", {"Лист1": sheet}))
+    assert len(ds.gia) == 2
+    assert report["quirks"]["строка протокола без первичного балла пропущена"] == 1

@@ -27,8 +27,8 @@ LAYOUTS = (
     Layout(fisoko_aggregates.JOURNAL_LAYOUT, fisoko_aggregates.detect_journal, fisoko_aggregates.read_journal),
     Layout(rcoi_protocol.LAYOUT, rcoi_protocol.detect, rcoi_protocol.read, personal_data=True),
     Layout(oo1.LAYOUT, oo1.detect, oo1.read),
-    Layout(regional_export.LAYOUT_2021.split(" (")[0], regional_export.detect, regional_export.read),
-    Layout(collection_form.LAYOUT_2026, collection_form.detect, collection_form.read),
+    Layout(regional_export.LAYOUT, regional_export.detect, regional_export.read),
+    Layout(collection_form.LAYOUT, collection_form.detect, collection_form.read),
 )
 
 EXPECTED = ("ФИС ОКО: «Индивидуальные результаты», «Статистика по отметкам», «Сравнение отметок с отметками "

@@ -20,6 +20,7 @@ from .common import (Q_BLANK_ROWS, Q_ID_IN_NAME, Q_META_FROM_NAME, Context, Extr
                      meta_from_name, normalize_class, split_municipality, split_school, text)
 from .vpr_rows import frames, pupil
 
+LAYOUT = "«Форма сбора результатов» ВПР (2026; региональная выгрузка 2022)"
 LAYOUT_2026 = "«Форма сбора результатов» ВПР (лист «Протокол»)"
 LAYOUT_2022 = "региональная выгрузка «Формы сбора результатов» ВПР (2022)"
 JOURNAL = ("Отметка за предыдущий", "prefix")

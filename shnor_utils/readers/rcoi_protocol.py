@@ -32,6 +32,7 @@ LAYOUT = "РЦОИ «Протокол проверки результатов»"
 BLOCK = re.compile(r"^(\d+)\s*-\s*(.+?)\s+(\d{4})\.(\d{2})\.(\d{2})$")
 Q_MASK_MISMATCH = "первичный балл не равен сумме масок ответов"
 Q_NAMESAKE = "однофамильцы с одинаковым ФИО в одной школе (различены по документу)"
+Q_NO_SCORE = "строка протокола без первичного балла пропущена"
 Q_PARTICIPANTS = "участники ГИА псевдонимизированы (ФИО и документы не сохранены)"
 COLUMNS = {"school": ("Код ОО",), "primary": ("Первичный балл",)}
 NAME_COLUMNS = ("фамилия", "имя", "отчество", "фио", "серия", "номер", "серия и номер", "документ")
@@ -94,6 +95,9 @@ def _read_block(sheet, ctx: Context, out: Extract, start: int, end: int, title: 
             break
         school = text(cell(cols["school"]))
         if school == "":
+            continue
+        if text(cell(cols["primary"])) == "":       # no result in the row (неявка, удалён): nothing to record
+            ctx.log.count(Q_NO_SCORE)
             continue
         class_value = cell(opt["class"])
         rec = {"year": when.year, "exam": exam, "subject": subject, "level": level, "school_id": school,

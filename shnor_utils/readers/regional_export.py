@@ -19,6 +19,7 @@ from .common import (Q_META_FROM_NAME, Context, Extract, Header, find_row, meta_
                      text)
 from .vpr_rows import frames, pupil
 
+LAYOUT = "региональная выгрузка ВПР 2020/2021 (РЦОИ, МОУО)"
 LAYOUT_2021 = "региональная выгрузка ВПР 2021 («логин школы | … | балл за 1 …»)"
 LAYOUT_2020 = "региональная выгрузка ВПР 2020 («user | code | otc | … | a-1-grade …»)"
 NO_MAX = 99  # these layouts do not state task maxima

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, ParameterError
 
 DEFAULT_MAX_MB = 30.0
 XLSX_MAGIC = b"PK\x03\x04"
@@ -50,8 +50,8 @@ def max_file_bytes(max_mb: float | None = None) -> int:
     try:
         return int(float(value) * 1024 * 1024)
     except ValueError as exc:
-        raise InputError("неверный предел размера файла", column="SHNOR_MAX_FILE_MB",
-                         expected="число мегабайт", got=value) from exc
+        raise ParameterError(f"неверный предел размера файла «{value}»: ожидалось число мегабайт "
+                             "(--max-file-mb или SHNOR_MAX_FILE_MB)") from exc
 
 
 def open_workbook(path: str | Path, *, max_mb: float | None = None) -> Workbook:
