@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
 
 from shnor_utils.dataset import load_dataset
 from shnor_utils.ingest import ingest

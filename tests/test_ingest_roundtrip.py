@@ -204,3 +204,5 @@ def test_demo_flag_writes_real_files(canonical, tmp_path, monkeypatch):
     code = main(["demo", "--out", str(tmp_path / "demo"), "--real-files", str(tmp_path / "real")])
     assert code == 0
     assert len(list((tmp_path / "real").rglob("*.xls*"))) == 9
+    assert main(["real-files", str(canonical), "--out", str(tmp_path / "real2")]) == 0
+    assert len(list((tmp_path / "real2").rglob("*.xls*"))) == 9

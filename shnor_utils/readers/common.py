@@ -310,26 +310,26 @@ def grade_of_class(value) -> int | None:
 
 # ---- metadata a file may carry only in its name -------------------------------------------------
 def meta_from_name(path: Path, meth: Methodology) -> dict:
-    """Year, subject, grade and school login found in the file's name and its folder's name.
+    """Year, subject, grade and school login found in the file's name, else in its folder's name.
 
     Only for layouts whose content does not carry them (the 2026 «Форма сбора результатов» and the
     regional exports are issued as «Форма сбора результатов Математика 5 класс ВПР 2026.xlsx»,
-    «Проведение работы по математике, 5 класс. ВПР 2021.xlsx»). The layout itself is never
-    recognised by the name."""
-    name = f"{path.parent.name} {path.stem}"
+    «Проведение работы по математике, 5 класс. ВПР 2021.xlsx», `2022/4/Русский язык.xlsx`).
+    The layout itself is never recognised by the name."""
     out: dict = {}
-    m = re.search(r"(?<!\d)(20\d\d)(?!\d)", name)
-    if m:
-        out["year"] = int(m.group(1))
-    m = re.search(r"(?<!\d)(\d{1,2})\s*[-_ ]?\s*(?:класс|кл\b)", name, re.I)
-    if m and 4 <= int(m.group(1)) <= 11:
-        out["grade"] = int(m.group(1))
-    elif path.parent.name.isdigit() and 4 <= int(path.parent.name) <= 11:   # regional archives: 2022/<класс>/<Предмет>.xlsx
-        out["grade"] = int(path.parent.name)
-    subject = meth.subject_from_text(name.replace("_", " "))
-    if subject:
-        out["subject"] = subject
-    m = re.search(r"(edu\d+|sch\d+)", name, re.I)
-    if m:
-        out["school_id"] = m.group(1).lower()
+    for name in (path.stem.replace("_", " "), path.parent.name.replace("_", " ")):
+        m = re.search(r"(?<!\d)(20\d\d)(?!\d)", name)
+        if m:
+            out.setdefault("year", int(m.group(1)))
+        m = re.search(r"(?<!\d)(\d{1,2})\s*[-_ ]?\s*(?:класс|кл\b)", name, re.I)
+        if m and 4 <= int(m.group(1)) <= 11:
+            out.setdefault("grade", int(m.group(1)))
+        elif name.isdigit() and 4 <= int(name) <= 11:       # regional archives: 2022/<класс>/<Предмет>.xlsx
+            out.setdefault("grade", int(name))
+        subject = meth.subject_from_text(name)
+        if subject:
+            out.setdefault("subject", subject)
+        m = re.search(r"(edu\d+|sch\d+)", name, re.I)
+        if m:
+            out.setdefault("school_id", m.group(1).lower())
     return out
