@@ -137,7 +137,8 @@ def _read(item, entry: FileEntry, meth, wave, secret) -> Extract | None:
 # ---- combining files -----------------------------------------------------------------------------
 def combine(extracts: list) -> tuple[dict, FileLog]:
     """One frame per table; repeated records (the same work in two files) keep the first file's row;
-    ГИА attempts are numbered by exam date within (year, exam, subject, level, pupil, period)."""
+    ГИА attempts are numbered by exam date within (year, exam, subject, level, pupil), across periods:
+    a retake in the additional period is the pupil's second attempt (contract: 1 = first attempt)."""
     log = FileLog()
     tables = {}
     names = {t for e in extracts for t in e.tables}
@@ -159,7 +160,7 @@ def _gia_attempts(gia: pd.DataFrame, log: FileLog) -> pd.DataFrame:
     dup = gia.duplicated(same, keep="first")
     log.count(f"{Q_DUPLICATE} (gia)", int(dup.sum()))
     gia = gia[~dup].sort_values("_date", kind="stable")
-    group = ["year", "exam", "subject", "level", "participant_id", "period"]
+    group = ["year", "exam", "subject", "level", "participant_id"]
     gia["attempt"] = gia.fillna({"level": ""}).groupby(group, sort=False).cumcount() + 1
     return gia.drop(columns="_date")
 

@@ -206,3 +206,40 @@ def test_demo_flag_writes_real_files(canonical, tmp_path, monkeypatch):
     assert len(list((tmp_path / "real").rglob("*.xls*"))) == 9
     assert main(["real-files", str(canonical), "--out", str(tmp_path / "real2")]) == 0
     assert len(list((tmp_path / "real2").rglob("*.xls*"))) == 9
+
+
+def test_demo_region_slice_round_trip(demo_small, tmp_path):
+    """The demo's own data (two schools, city and village, last year) → real files → ingest →
+    the same tables: the writers carry the demo's quirks (absent pupils, missing journal marks,
+    retakes, both ЕГЭ mathematics levels) through the real layouts."""
+    from .conftest import read_table
+
+    schools = read_table(demo_small, "schools")
+    keep = [schools[schools["settlement"] == "город"]["school_id"].iloc[0],
+            schools[schools["settlement"] == "село"]["school_id"].iloc[0]]
+    year = 2026
+    tables = {}
+    for name in ("schools", "vpr", "vpr_tasks", "gia", "staffing"):
+        frame = read_table(demo_small, name)
+        frame = frame[frame["school_id"].isin(keep)]
+        if "year" in frame.columns:
+            frame = frame[frame["year"].astype(int) == (year if name != "staffing" else frame["year"].astype(int).max())]
+        tables[name] = frame
+    canonical = write_dataset(tmp_path / "canonical", **tables)
+    real = tmp_path / "real"
+    paths = write_real_files(canonical, real)
+    ref = tmp_path / "schools.csv"
+    tables["schools"][["school_id", "settlement", "school_type"]].to_csv(ref, index=False)
+    result = ingest(paths, tmp_path / "ds", schools_file=ref, secret_file=_secret(tmp_path))
+    assert result.exit_code == 0, result.report.to_text()
+    before, after = load_dataset(canonical), load_dataset(tmp_path / "ds")
+    assert len(before.vpr) > 500 and before.vpr["absent"].any() and before.vpr["journal_mark"].isna().any()
+    for table in ("vpr", "vpr_tasks", "staffing"):
+        cols = [c for c in getattr(before, table).columns if c in getattr(after, table).columns and c != "class_label"]
+        pd.testing.assert_frame_equal(_sorted(getattr(after, table), cols), _sorted(getattr(before, table), cols),
+                                      check_dtype=False, obj=table)
+    keys = ["year", "exam", "subject", "level", "school_id", "grade", "period", "attempt", "primary_score",
+            "test_score", "mark"]
+    old, new = _sorted(before.gia, keys), _sorted(after.gia, keys)
+    pd.testing.assert_frame_equal(new, old, check_dtype=False, obj="gia")
+    assert after.gia["participant_id"].nunique() == before.gia["participant_id"].nunique()
