@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ParameterError, ShnorError
+from .errors import ParameterError
 from .safeio import atomic_write_bytes, atomic_write_text, inside
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import io
-import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -60,7 +59,6 @@ class Finding:
         return f'<li class="shnor-{self.severity}"><span>{icon}</span> {esc(self.text)}{extra}</li>'
 
 
-_displayed_once = False
 
 
 def _display_html(markup: str) -> None:

@@ -6,7 +6,7 @@ checked by `dataset.validate_table`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

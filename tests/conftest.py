@@ -2,7 +2,6 @@
 and the small demo region committed in tests/fixtures/demo_small."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd

@@ -5,7 +5,6 @@ one municipality and the region; `make test` re-executes them with nbval and com
 output, so a change of any report output shows up in CI as a failing cell."""
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
