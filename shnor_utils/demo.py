@@ -1662,6 +1662,8 @@ def _conform(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Columns in schema order with plain dtypes: int64 / Int64 (nullable), bool, float64, str."""
     out = {}
     for col in TABLES[name].columns:
+        if col.extension:          # ingest-only extensions are not part of the demo
+            continue
         s = frame[col.name] if col.name in frame else pd.Series([col.default] * len(frame), index=frame.index)
         if col.type == "int":
             s = pd.array(s, dtype="Int64") if s.isna().any() or col.nullable else s.astype(np.int64)

@@ -19,6 +19,7 @@ class Column:
     max: float | None = None
     allowed: tuple = ()            # allowed values (for categories)
     default: object = None         # value used when an optional column is absent
+    extension: bool = False        # not in shared/DATA_CONTRACT.md: an optional extension (ingest)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class Table:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def contract_columns(self) -> list[str]:
+        """The columns of shared/DATA_CONTRACT.md (without our optional extensions)."""
+        return [c.name for c in self.columns if not c.extension]
 
 
 C = Column
@@ -71,7 +77,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("max_score", "int", min=1), C("level", "str", allowed=("Б", "П", "В")),
         # How a 0 was written in the source (data_formats.md §1.6): «X» — не приступал,
         # «не пройд.» — тема не пройдена, «ошибка» — unreadable value; empty for a real score.
-        C("flag", "str", required=False, nullable=True, allowed=TASK_FLAGS),
+        C("flag", "str", required=False, nullable=True, allowed=TASK_FLAGS, extension=True),
     ), key=("year", "wave", "subject", "grade", "school_id", "participant_code", "task"), description="задания ВПР"),
     Table("gia", (
         C("year", "int", min=2000, max=2100), C("exam", "str", allowed=("ОГЭ", "ЕГЭ", "ГВЭ")),
@@ -83,8 +89,8 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("test_score", "int", required=False, nullable=True, min=0, max=100),
         C("mark", "int", required=False, nullable=True, min=2, max=5),
         # РЦОИ answer masks (data_formats.md §2.1): «++-2+…» and «1(2)2(3)…»; no personal data.
-        C("short_answers", "str", required=False, nullable=True),
-        C("long_answers", "str", required=False, nullable=True),
+        C("short_answers", "str", required=False, nullable=True, extension=True),
+        C("long_answers", "str", required=False, nullable=True, extension=True),
     ), key=("year", "exam", "subject", "level", "participant_id", "period", "attempt"), description="результаты ГИА"),
     Table("graduates", (
         C("year", "int", min=2000, max=2100), C("school_id", "str"), C("grade", "int", allowed=(9, 11)),
@@ -154,3 +160,8 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("year", "int", min=2000, max=2100), C("school_id", "str"),
     ), key=("year", "school_id"), description="официальный перечень ШНОР"),
 ]}
+
+# The tables of shared/DATA_CONTRACT.md; the others (ФИС ОКО aggregates, ОО-1 counts) are
+# optional extensions written by `shnor ingest`.
+CONTRACT_TABLES = ("schools", "vpr", "vpr_tasks", "gia", "graduates", "teachers", "staffing",
+                   "teacher_development", "teacher_diagnostics", "risk_profiles", "official_shnor")

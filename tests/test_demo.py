@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 from shnor_utils.demo import build, generate
 from shnor_utils.errors import ParameterError
 from shnor_utils.methodology import load_methodology
-from shnor_utils.schema import TABLES
+from shnor_utils.schema import CONTRACT_TABLES, TABLES
 
 M = load_methodology()
 SEED = 20261122
@@ -30,9 +30,9 @@ def read_table(folder, name: str) -> pd.DataFrame:
     """Read `<name>.csv` as text and type it by the schema (fails on a value of the wrong type)."""
     table = TABLES[name]
     raw = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False, na_values=[""])
-    assert list(raw.columns) == table.column_names, name
+    assert list(raw.columns) == table.contract_columns, name
     out = {}
-    for col in table.columns:
+    for col in (c for c in table.columns if not c.extension):
         s = raw[col.name]
         if col.type in ("int", "float"):
             num = pd.to_numeric(s, errors="raise")
@@ -61,7 +61,7 @@ def truth(folder) -> dict:
 
 @pytest.fixture(scope="module")
 def t(folder) -> dict:
-    return {name: read_table(folder, name) for name in TABLES}
+    return {name: read_table(folder, name) for name in CONTRACT_TABLES}
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +78,11 @@ def present(t) -> pd.DataFrame:
 def check_contract(tables: dict) -> None:
     """Columns, nulls, ranges, categories, keys and school references of every table."""
     ids = set(tables["schools"].school_id)
-    for name, table in TABLES.items():
+    for name, table in ((n, TABLES[n]) for n in CONTRACT_TABLES):
         df = tables[name]
-        assert list(df.columns) == table.column_names, name
+        assert list(df.columns) == table.contract_columns, name
         assert len(df), name
-        for col in table.columns:
+        for col in (c for c in table.columns if not c.extension):
             s = df[col.name]
             if not col.nullable:
                 assert not s.isna().any(), (name, col.name)
@@ -165,7 +165,7 @@ def shnor_lists(low: pd.DataFrame, years: list) -> tuple[dict, dict]:
 # ---- files, contract, determinism ---------------------------------------------------------------
 def test_every_table_file_is_written(folder, truth):
     names = {p.name for p in folder.iterdir()}
-    assert {f"{n}.csv" for n in TABLES} | {"truth.json", "README.txt"} == names
+    assert {f"{n}.csv" for n in CONTRACT_TABLES} | {"truth.json", "README.txt"} == names
     assert "СИНТЕТИЧЕСКИЕ" in (folder / "README.txt").read_text(encoding="utf-8")
     assert truth["seed"] == SEED and truth["schools"] == 64 and truth["region_id"] == "reg99"
     assert len(truth["municipalities"]) >= 3
@@ -205,7 +205,7 @@ def test_task_scores_sum_to_the_primary_score(t, present):
 def test_gia_holds_pseudonyms_only(t):
     gia, grads = t["gia"], t["graduates"]
     assert gia.participant_id.str.fullmatch(r"p[0-9a-f]{10}").all()
-    assert set(gia.columns) == set(TABLES["gia"].column_names)
+    assert set(gia.columns) == set(TABLES["gia"].contract_columns)
     assert set(grads.participant_id) == set(gia.participant_id)
 
 
@@ -222,7 +222,7 @@ def test_parquet_holds_the_same_tables(t, tmp_path):
     generate(tmp_path / "pq", schools=64, seed=SEED, fmt="parquet")
     for name in ("schools", "vpr", "staffing"):
         pq = pd.read_parquet(tmp_path / "pq" / f"{name}.parquet")
-        assert list(pq.columns) == TABLES[name].column_names
+        assert list(pq.columns) == TABLES[name].contract_columns
         pd.testing.assert_frame_equal(pq.astype(object).where(pq.notna(), None),
                                       t[name].astype(object).where(t[name].notna(), None), check_dtype=False)
 
