@@ -205,6 +205,51 @@ def compare_official(status: pd.DataFrame, official: pd.DataFrame | None) -> pd.
     return out[cols].sort_values(["year", "school_id"]).reset_index(drop=True)
 
 
+# ---- alternative (ФИОКО-style) method ------------------------------------------------------------
+def bottom_decile_counts(res: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """Per school × year: `bottom` = number of procedures in which the school is among the worst
+    decile of judged schools by failing share (rank from the worst, ties share the best rank;
+    a share of 0 is never «worst»), `judged` = procedures judged.
+
+    In the bottom decile: rank ≤ ⌈decile/100 · n_judged⌉ and share > 0."""
+    decile = meth.threshold("shnor_list.alternative_decile")
+    j = res[res["judged"]].copy()
+    keys = ["year", "procedure"]
+    j["rank"] = j.groupby(keys)["share"].rank(ascending=False, method="min")
+    j["cut"] = np.ceil(decile / 100 * j.groupby(keys)["share"].transform("size"))
+    j["bottom"] = ((j["rank"] <= j["cut"]) & (j["share"] > 0)).astype("int64")
+    return j.groupby(["school_id", "year"]).agg(bottom=("bottom", "sum"), judged=("bottom", "size")).reset_index()
+
+
+def alternative_list(indicators: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """The alternative list from the indicator table: school on the list of Y when it was in the
+    bottom decile in ≥ m procedures in both Y−1 and Y−2 (`alt_bottom_decile`), excluding schools
+    with any official objectivity sign (`vpr_sign_*` = 1) in Y−1 or Y−2 when so configured.
+
+    Columns: school_id, year, candidate (bottom-decile rule met), excluded (signs), alt (listed)."""
+    m = meth.threshold("shnor_list.alternative_min_procedures")
+    rows = indicators[(indicators["indicator_id"] == "alt_bottom_decile") & (indicators["level"] == "school")]
+    cols = ["school_id", "year", "candidate", "excluded", "alt"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    wide = rows.pivot_table(index="entity_id", columns="year", values="value", aggfunc="first").fillna(0)
+    years = [int(y) for y in wide.columns]
+    wide = wide.reindex(columns=range(min(years) - 1, max(years) + 2), fill_value=0)
+    cand = (wide.shift(1, axis=1, fill_value=0) >= m) & (wide.shift(2, axis=1, fill_value=0) >= m)
+    cand = cand[list(range(min(years) + 1, max(years) + 2))]
+    out = cand.stack().rename("candidate").reset_index()
+    out.columns = ["school_id", "year", "candidate"]
+    out["excluded"] = False
+    signs = indicators[indicators["indicator_id"].astype(str).str.startswith("vpr_sign_")
+                       & (indicators["level"] == "school") & (indicators["value"] == 1)]
+    if meth.threshold("shnor_list.alternative_exclude_signs") and len(signs):
+        with_sign = set(zip(signs["entity_id"], signs["year"].astype(int)))
+        out["excluded"] = [((s, y - 1) in with_sign) or ((s, y - 2) in with_sign)
+                           for s, y in zip(out["school_id"], out["year"])]
+    out["alt"] = out["candidate"] & ~out["excluded"]
+    return out[cols]
+
+
 # ---- indicators ---------------------------------------------------------------------------------
 def _school_rows(status: pd.DataFrame) -> pd.DataFrame:
     """low_procedures, shnor, risk_school per school × year (defined years only)."""
@@ -296,6 +341,10 @@ def shnor_indicators(ds, meth: Methodology) -> pd.DataFrame | None:
     rp = _risk_profiled(status, ds, ds.schools, z)
     if rp is not None:
         parts.append(rp)
+    if len(res):
+        alt = bottom_decile_counts(res, meth)
+        parts.append(alt.assign(level="school", entity_id=alt["school_id"], indicator_id="alt_bottom_decile",
+                                value=alt["bottom"], numerator=alt["bottom"], denominator=alt["judged"]))
     if ds.has("official_shnor"):
         cmp_ = compare_official(status, ds.official_shnor)
         if len(cmp_):
@@ -308,4 +357,8 @@ def shnor_indicators(ds, meth: Methodology) -> pd.DataFrame | None:
             agree = share_rows(agg.assign(level="region", entity_id=REGION_ID), "shnor_official_agreement",
                                "numerator", "denominator", z)
             parts += [off, agree]
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    # the list of the year after the last data year is a forecast of the official list
+    ahead = out["year"] > res["year"].max() if len(res) else out["year"] > 0
+    out["flag"] = out["flag"].astype("object").where(~ahead, "forecast") if "flag" in out else np.where(ahead, "forecast", None)
+    return out
