@@ -124,7 +124,7 @@ def dynamics_table(rep: Report) -> pd.DataFrame:
     rows = []
     prev = None
     for r in f.itertuples(index=False):
-        change = "—" if prev is None or pd.isna(r.shnor_count) or pd.isna(prev) else f"{int(r.shnor_count - prev):+d}"
+        change = "—" if prev is None or pd.isna(r.shnor_count) or pd.isna(prev) else _signed(r.shnor_count - prev).replace(",0", "")
         row = {"Перечень на год": f"{int(r.year)}" + (" (прогноз)" if r.forecast else ""),
                "ШНОР, школ": fmt_num(r.shnor_count, 0), "Доля ШНОР (R1)": fmt_pct(r.shnor_share),
                "Изменение числа ШНОР": change, "Школ риска (R2), число": fmt_num(r.risk_school_count, 0),
@@ -242,8 +242,8 @@ def value_added_table(rep: Report, top: int | None = None) -> tuple[pd.DataFrame
 
 
 def mentors_table(rep: Report) -> pd.DataFrame:
-    """For each ШНОР / risk school of the scope: mentor candidates of the same cluster (any
-    municipality) with positive value added in the context year."""
+    """For each ШНОР / risk school of the scope: mentor candidates of the same cluster among the
+    scope's schools with positive value added in the context year."""
     va = _va(rep)
     y = context_year(rep)
     if y is None:
@@ -254,8 +254,10 @@ def mentors_table(rep: Report) -> pd.DataFrame:
                                 & (rep.indicators["year"].isin([rep.year, y])) & (rep.indicators["value"] == 1)]
     low_all = set(all_status["entity_id"])
     low_mine = set(st[((st["year"] == rep.year) & (st["shnor"] == 1)) | ((st["year"] == y) & (st["risk_school"] == 1))]["school_id"])
-    pairs = context.mentor_candidates(va[va["year"] == y], low_all, rep.meth.threshold("context.mentors_per_school"))
+    pairs = context.mentor_candidates(va[(va["year"] == y) & va["school_id"].isin(rep.school_ids)], low_all, rep.meth.threshold("context.mentors_per_school"))
     pairs = pairs[pairs["school_id"].isin(low_mine)]
+    # a municipality report names only its own schools (others are shown in the region's report)
+    pairs = pairs[pairs["school_id_mentor"].isin(rep.school_ids)]
     names = rep.school_names()
     return pd.DataFrame({"Школа с низкими результатами": pairs["school_id"].map(names),
                          "Кластер": pairs["cluster"],
