@@ -37,7 +37,9 @@ def vpr_failing(vpr: pd.DataFrame, procs: pd.DataFrame) -> pd.DataFrame:
     vp = procs[procs["kind"] == "ВПР"]
     if vpr is None or vp.empty:
         return pd.DataFrame(columns=PROC_COLS)
-    v = vpr[~vpr["absent"].fillna(False).astype(bool) & vpr["mark"].notna()]
+    v = vpr[vpr["subject"].isin(vp["subject"]) & vpr["grade"].isin(vp["grade"])]
+    v = v[~v["absent"].fillna(False).astype(bool) & v["mark"].notna()]
+    v = v.assign(subject=v["subject"].astype(str), school_id=v["school_id"].astype(str))
     if "wave" in v:  # the rule judges the spring ВПР; autumn waves are another procedure
         v = v[v["wave"].fillna("весна") != "осень"]
     v = v.merge(vp, on=["subject", "grade"])
@@ -83,10 +85,13 @@ def gia_failing(gia: pd.DataFrame, procs: pd.DataFrame, meth: Methodology) -> pd
     gp = procs[procs["kind"] != "ВПР"].rename(columns={"kind": "exam"})
     if gia is None or gp.empty:
         return pd.DataFrame(columns=PROC_COLS)
-    g = gia[gia["attempt"] == 1].merge(gp[["exam", "subject", "procedure"]], on=["exam", "subject"])
+    g = gia[(gia["attempt"] == 1) & gia["exam"].isin(gp["exam"]) & gia["subject"].isin(gp["subject"])]
+    g = g.assign(exam=g["exam"].astype(str), subject=g["subject"].astype(str), school_id=g["school_id"].astype(str))
+    g = g.merge(gp[["exam", "subject", "procedure"]], on=["exam", "subject"])
     g = g.assign(failed=gia_row_failed(g, meth).astype("int64"))
-    per_pupil = (g.groupby(["school_id", "year", "procedure", "exam", "subject", "participant_id"], observed=True)
-                 ["failed"].min().reset_index())
+    # one row per participant and procedure: a passing row wins (min of failed)
+    per_pupil = (g.sort_values("failed", kind="stable")
+                 .drop_duplicates(["school_id", "year", "procedure", "participant_id"]))
     out = (per_pupil.groupby(["school_id", "year", "procedure", "exam", "subject"], observed=True)
            .agg(participants=("failed", "size"), failed=("failed", "sum")).reset_index()
            .rename(columns={"exam": "kind"}))
@@ -275,7 +280,8 @@ def _list_shares(status: pd.DataFrame, schools: pd.DataFrame, z: float) -> pd.Da
         parts.append(share_rows(rolled, share_id, "listed", "schools", z))
         parts.append(rolled.assign(indicator_id=count_id, value=rolled["listed"], numerator=rolled["listed"]))
     st = status.dropna(subset=["shnor"]).merge(schools[["school_id", "municipality_id"]], on="school_id")
-    per_mun = st.groupby(["year", "municipality_id"])["shnor"].apply(lambda s: s.astype(bool).any()).reset_index()
+    per_mun = (st.assign(shnor=st["shnor"].astype(bool)).groupby(["year", "municipality_id"], observed=True)["shnor"]
+               .max().reset_index())
     free = per_mun.assign(free=~per_mun["shnor"].astype(bool)).groupby("year").agg(
         numerator=("free", "sum"), denominator=("free", "size")).reset_index()
     parts.append(free.assign(level="region", entity_id=REGION_ID, indicator_id="shnor_free_municipalities",
