@@ -88,3 +88,55 @@ def mark_heatmap(table: pd.DataFrame, *, title: str = "", xlabel: str = "Отм�
     ax.set_title(title, loc="left")
     fig.tight_layout()
     return fig
+
+
+RISK_LEVEL_COLORS = {"высокий": "#d95f02", "средний": "#fdb863", "низкий": "#b2d8b2"}
+CONTEXT_COLORS = {"другие школы региона": "#c7c7c7", "школы отчёта": "#1f77b4", "ШНОР": "#d62728",
+                  "выше ожидаемого": "#2ca02c"}
+
+
+def context_scatter(data: pd.DataFrame, *, x: str, y: str, hue: str, expected: str | None = None,
+                    title: str = "", xlabel: str = "", ylabel: str = "", palette: dict | None = None):
+    """Results against the context: one point per school (`hue` groups), and the line of the
+    expected result (`expected` column, the regression's prediction) when given."""
+    setup()
+    palette = palette or CONTEXT_COLORS
+    fig, ax = plt.subplots(figsize=(8, 4.4))
+    order = [h for h in palette if h in set(data[hue])]
+    for h in order:
+        part = data[data[hue] == h]
+        ax.scatter(part[x], part[y], s=28 if h == order[0] else 46, color=palette[h], label=h,
+                   edgecolor="white", linewidth=0.5, zorder=2 if h == order[0] else 3)
+    if expected is not None and len(data):
+        line = data.sort_values(x)
+        ax.plot(line[x], line[expected], color="#444", lw=1, ls="--", label="ожидаемый результат", zorder=1)
+    ax.axhline(0, color="#888", lw=0.6)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def count_bars(data: pd.DataFrame, *, x: str, y: str, title: str = "", ylabel: str = "",
+               highlight: str | None = None):
+    """Vertical bars of a count by `x` (e.g. ШНОР by list year); rows where the boolean column
+    `highlight` is true are hatched (forecast)."""
+    setup()
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    labels = data[x].astype(str).tolist()
+    vals = data[y].astype("float64").fillna(0).to_numpy()
+    bars = ax.bar(labels, vals, color="#d62728", alpha=0.85)
+    if highlight is not None:
+        for bar, flag in zip(bars, data[highlight].tolist()):
+            if flag:
+                bar.set_hatch("//")
+                bar.set_alpha(0.45)
+    for bar, v in zip(bars, vals):
+        ax.text(bar.get_x() + bar.get_width() / 2, v, f"{v:.0f}", ha="center", va="bottom", fontsize=9)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    fig.tight_layout()
+    return fig

@@ -117,7 +117,9 @@ class Report:
             self.entity_name = region_name
             self.school_ids = schools["school_id"].tolist()
         self.entity_id = entity_id
-        years = sorted(indicators["year"].dropna().unique().tolist()) if len(indicators) else []
+        # forecast rows (the ШНОР list of the year after the data) do not choose the default year
+        known = indicators[indicators["flag"].ne("forecast").fillna(True)] if len(indicators) else indicators
+        years = sorted(known["year"].dropna().unique().tolist()) if len(known) else []
         self.year = int(year) if year is not None else (int(years[-1]) if years else None)
         self.started = _dt.datetime.now()
 
