@@ -577,7 +577,8 @@ def write_outputs(cfg: BatchConfig, runs: list[Run], outcomes: dict, ds, indicat
     """Index page and Excel workbook, from state and the indicator table (no notebook parsing)."""
     from .index_page import write_index
 
-    year = cfg.year if cfg.year is not None else (int(indicators["year"].max()) if len(indicators) else None)
+    observed = indicators[indicators["flag"].fillna("") != "forecast"]   # ШНОР lists for the next year are forecasts
+    year = cfg.year if cfg.year is not None else (int(observed["year"].max()) if len(observed) else None)
     write_index(cfg.output, title=cfg.title, region_name=cfg.region_name, runs=runs, outcomes=outcomes,
                 school_flags=school_flags(indicators, year))
     if cfg.excel:
