@@ -79,6 +79,7 @@ def compute_indicators(dataset, methodology: Methodology | None = None,
                        only: list[str] | None = None) -> pd.DataFrame:
     """Every registered indicator over the dataset, in the tidy export shape."""
     from . import objectivity  # noqa: F401  (registers its producers)
+    from . import gia  # noqa: F401
 
     meth = methodology or load_methodology()
     parts = [fn(dataset, meth) for name, fn in PRODUCERS.items() if only is None or name in only]
