@@ -285,8 +285,8 @@ def plan_vs_fact(ind: pd.DataFrame, meth: Methodology, level: str, entity: str, 
     and status (достигнута / не достигнута / нет данных).
 
     absolute targets: plan = the plan value of the latest plan year ≤ `year` (before the first plan
-    year: the first plan value); relative targets: plan = factor × the entity's own value in the
-    baseline year (`baseline_year` overrides the configured one)."""
+    year: the first plan value); relative targets: plan = the entity's own value in the baseline year
+    × multiply_by or ÷ divide_by (`baseline_year` overrides the configured one)."""
     rows = []
     for t in targets(meth):
         fact, n = _indicator_value(ind, t, level, entity, year)
@@ -298,7 +298,7 @@ def plan_vs_fact(ind: pd.DataFrame, meth: Methodology, level: str, entity: str, 
         else:
             base_year = int(baseline_year or t["baseline_year"])
             base, _ = _indicator_value(ind, t, level, entity, base_year)
-            plan = base * float(t["factor"])
+            plan = base * float(t["multiply_by"]) if "multiply_by" in t else base / float(t["divide_by"])
         gap = fact - plan
         if np.isnan(fact) or np.isnan(plan):
             status = "нет данных"
