@@ -147,7 +147,8 @@ def exam_indicators(ds, meth: Methodology) -> pd.DataFrame:
 
 def _flags(rows: pd.DataFrame, meth: Methodology) -> pd.Series:
     """'low_result' on gia_below_min of a procedure of the 30 % rule (seed 003; ЕГЭ mathematics per
-    level) with ≥ share_failed % below the minimum; 'small_group' (never flagged) below min_for_share."""
+    level) with ≥ share_failed % below the minimum and ≥ min_participants; otherwise 'small_group'
+    (never flagged) below min_for_share."""
     share = meth.threshold("low_results_rule.share_failed")
     min_rule = meth.threshold("low_results_rule.min_participants")
     min_n = meth.threshold("small_groups.min_for_share")
@@ -155,9 +156,10 @@ def _flags(rows: pd.DataFrame, meth: Methodology) -> pd.Series:
     base_subject = rows["subject"].astype("string").str.replace(r" \((базовая|профильная)\)$", "", regex=True)
     in_rule = pd.Series([(e, b) in procs for e, b in zip(rows["exam"], base_subject)], index=rows.index)
     low = (rows["indicator_id"] == "gia_below_min") & in_rule & (rows["value"] >= share) & (rows["denominator"] >= min_rule)
-    flags = pd.Series(pd.NA, index=rows.index, dtype="string").mask(low, "low_result")
     shares = rows["indicator_id"].isin(["gia_below_min", "gia_success", "gia_quality", "ege_high_score"])
-    return flags.mask(shares & (rows["denominator"] < min_n), "small_group")
+    flags = pd.Series(pd.NA, index=rows.index, dtype="string").mask(shares & (rows["denominator"] < min_n), "small_group")
+    # the 30 % rule has its own minimum of participants (low_results_rule.min_participants)
+    return flags.mask(_bool(low), "low_result")
 
 
 # ---- graduates --------------------------------------------------------------------------------
@@ -299,6 +301,7 @@ def plan_vs_fact(ind: pd.DataFrame, meth: Methodology, level: str, entity: str, 
             base_year = int(baseline_year or t["baseline_year"])
             base, _ = _indicator_value(ind, t, level, entity, base_year)
             plan = base * float(t["multiply_by"]) if "multiply_by" in t else base / float(t["divide_by"])
+            plan = min(max(plan, 0.0), 100.0)  # a share cannot be planned above 100 %
         gap = fact - plan
         if np.isnan(fact) or np.isnan(plan):
             status = "нет данных"

@@ -202,6 +202,9 @@ def test_low_result_and_small_group_flags():
     # group (never flagged); physics is not a rule procedure; ЕГЭ профильная is judged per level
     flags = [None if pd.isna(f) else f for f in _flags(rows, meth)]
     assert flags == ["low_result", "small_group", None, "low_result", None]
+    # the 30 % rule judges from 5 participants: 40 % of 6 is low although 6 < 10 (a small share group)
+    rows.loc[0, "denominator"] = 6.0
+    assert _flags(rows, meth).iloc[0] == "low_result"
 
 
 def test_plan_vs_fact_by_hand():
@@ -214,6 +217,8 @@ def test_plan_vs_fact_by_hand():
         {**base, "indicator_id": "gia_success", "year": 2023, "exam": "ОГЭ", "subject": "Физика", "value": 50.0, "denominator": 20},
         {**base, "indicator_id": "gia_success", "year": 2024, "exam": "ОГЭ", "subject": "Физика", "value": 65.0, "denominator": 20},
         {**base, "indicator_id": "gia_main_pass_nsu", "year": 2024, "value": 90.0, "denominator": 30},
+        {**base, "indicator_id": "ege_sum3_220", "year": 2023, "value": 90.0, "denominator": 30},
+        {**base, "indicator_id": "ege_sum3_220", "year": 2024, "value": 95.0, "denominator": 30},
     ])
     t = plan_vs_fact(ind, meth, "school", "s1", 2024).set_index("id")
     # C10a absolute: plan 6 % in 2024, fact 5 % → achieved, gap −1 п.п.
@@ -223,6 +228,8 @@ def test_plan_vs_fact_by_hand():
     # C10c (ОГЭ): 50 % × 1.2 = 60 % planned, fact 65 % → achieved
     assert t.loc["C10c-ОГЭ", "plan"] == pytest.approx(60.0) and t.loc["C10c-ОГЭ", "status"] == "достигнута"
     assert t.loc["C10c-ЕГЭ", "status"] == "нет данных"
+    # C10d: 90 % × 1.2 = 108 % → capped at 100 %; fact 95 % → not achieved, gap −5 п.п.
+    assert (t.loc["C10d", "plan"], t.loc["C10d", "gap"]) == (100.0, -5.0)
     # I2 (Kirensky): plan 100 % (the 2022 value carries on), fact 90 % → gap −10 п.п.
     assert (t.loc["I2", "plan"], t.loc["I2", "gap"], t.loc["I2", "status"]) == (100.0, -10.0, "не достигнута")
     # the baseline year is a parameter: 2022 has no data → no plan
