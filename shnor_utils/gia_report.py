@@ -273,3 +273,23 @@ def summary_text(rep: Report) -> str:
                          f"ниже минимального порога — {fmt_pct(share)}")
     return (f"В {rep.year} г. (основной период, первая попытка) " + "; ".join(parts) +
             ". Пересдачи и резервные дни учитываются отдельно.")
+
+
+DYNAMICS = [  # (indicator, filters, title of the multi-year chart)
+    ("gia_below_min", {"exam": "ОГЭ", "subject": "Математика"}, "ОГЭ, математика: доля «2» (основной период)"),
+    ("gia_below_min", {"exam": "ОГЭ", "subject": "Русский язык"}, "ОГЭ, русский язык: доля «2» (основной период)"),
+    ("gia_below_min", {"exam": "ЕГЭ", "subject": "Русский язык"}, "ЕГЭ, русский язык: доля ниже минимального балла"),
+    ("ege_sum3_220", {}, "ЕГЭ: доля выпускников с суммой трёх предметов ≥ 220"),
+    ("no_attestat", {"grade": 9}, "Доля выпускников 9 классов без аттестата"),
+]
+
+
+def dynamics_series(rep: Report) -> list[tuple[pd.DataFrame, str]]:
+    """The multi-year series shown as charts: those with the entity's own values in ≥ 2 years."""
+    out = []
+    for indicator, filters, title in DYNAMICS:
+        frame = dynamics(rep, indicator, **filters)
+        own = frame[frame["уровень"] == LEVEL_LABEL[rep.scope]]
+        if own["year"].nunique() >= 2:
+            out.append((frame, title))
+    return out

@@ -275,3 +275,52 @@ def test_demo_indicators_everywhere(demo_ind):
     assert ((shares.value >= 0) & (shares.value <= 100)).all()
     # (1e-9: stats.wilson_ci leaves ~1e-15 instead of an exact 0 at k = 0)
     assert (shares.ci_low <= shares.value + 1e-9).all() and (shares.value <= shares.ci_high + 1e-9).all()
+
+
+# ---- presentation and template -----------------------------------------------------------------
+def test_pp_wording():
+    from shnor_utils.gia_report import pp_diff
+    # 12.5 − 10.0 = +2.5 п.п. above the ±1 tolerance; −0.4 within it
+    assert pp_diff(2.5, 1.0) == "+2,5 п.п. (выше)"
+    assert pp_diff(-0.4, 1.0) == "−0,4 п.п. (на уровне)"
+    assert pp_diff(-3.0, 1.0) == "−3,0 п.п. (ниже)"
+
+
+def test_school_report_flags_the_planted_low_result(demo_small):
+    from shnor_utils import gia_report as G
+    from shnor_utils.report import Report
+    truth = json.loads((demo_small / "truth.json").read_text(encoding="utf-8"))
+    low = next(e for e in truth["low_procedures"] if e["kind"] == "ОГЭ")
+    rep = Report.open(demo_small, template="gia_results", scope="school", entity_id=low["school_id"], year=low["year"])
+    texts = [f.text for f in G.findings(rep) if f.severity == "flag"]
+    assert any(t.startswith(f"ОГЭ, {low['subject']}:") for t in texts)
+    table, classes = G.results_table(rep, "ОГЭ")
+    assert "shnor-flag" in classes and "Разница с МО" in table.columns
+    # the school report shows only this school and aggregates: no other school's name
+    names = set(rep.ds.schools.school_name) - {rep.entity_name}
+    assert not any(n in " ".join(map(str, table.to_numpy().ravel())) for n in names)
+
+
+def test_municipality_ranking_puts_small_groups_last(demo_small):
+    from shnor_utils import gia_report as G
+    from shnor_utils.report import Report
+    rep = Report.open(demo_small, template="gia_results", scope="municipality", entity_id="reg99_m002", year=2025)
+    table, classes = G.ranking_table(rep)
+    ranked = table[table["Место"] != "—"]
+    assert list(ranked["Место"]) == list(range(1, len(ranked) + 1))
+    values = ranked["Ниже минимума"].str.replace(" %", "").str.replace(",", ".").astype(float)
+    assert values.is_monotonic_decreasing
+    small = [i for i, c in enumerate(classes) if c == "shnor-small"]
+    assert small == list(range(len(ranked), len(table)))
+
+
+def test_template_is_thin_and_declares_its_tables():
+    import nbformat
+    from tests.conftest import ROOT
+    nb = nbformat.read(ROOT / "notebooks/templates/gia_results.ipynb", 4)
+    assert [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])].__len__() == 1
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    meta = nb.metadata["shnor"]
+    assert set(meta["tables"]) == {"schools", "gia", "graduates"}
+    assert set(meta["scopes"]) == {"school", "municipality", "region"}
+    assert "baseline_year" in meta["parameters"]
