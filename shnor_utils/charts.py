@@ -138,5 +138,22 @@ def count_bars(data: pd.DataFrame, *, x: str, y: str, title: str = "", ylabel: s
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+def level_lines(data: pd.DataFrame, *, x: str, y: str, hue: str, title: str = "", ylabel: str = "",
+                palette: dict | None = None, percent: bool = True):
+    """Multi-year lines of `y` by `x` (years), one line per `hue` (школа / муниципалитет / регион)."""
+    setup()
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    frame = data.dropna(subset=[y]).astype({x: int, y: float})
+    sns.lineplot(data=frame, x=x, y=y, hue=hue, palette=palette or LEVEL_COLORS, marker="o", ax=ax)
+    years = sorted(frame[x].unique())
+    ax.set_xticks(years)
+    ax.set_xticklabels([str(v) for v in years])
+    ax.set_xlabel("Год")
+    ax.set_ylabel(ylabel)
+    if percent:
+        _fmt_pct(ax, "y")
+        ax.set_ylim(bottom=0)
+    ax.set_title(title, loc="left")
+    ax.legend(title="", frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.tight_layout()
     return fig

@@ -1246,30 +1246,33 @@ def _gia_tables(w: _World, gf: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def _graduates(w: _World, gf: pd.DataFrame) -> pd.DataFrame:
-    """One row per ГИА pupil. Attestat: every ОГЭ exam passed (main or retake); ЕГЭ: Russian and
+    """One row per ГИА pupil and sitting year (a pupil sits ОГЭ in grade 9 and ЕГЭ two years later:
+    two graduations). Attestat: every ОГЭ exam passed (main or retake); ЕГЭ: Russian and
     one mathematics level passed. Honours: the strongest pupils (mandatory exams well above the
     threshold), ~1–8 % of a school's graduates depending on its level."""
     rng = w.rng("graduates")
+    grad = pd.factorize(gf.pupil.astype(str) + "|" + gf.year.astype(str) + "|" + gf.grade.astype(str))[0]
     final_pass = gf.passed | (gf.retake_score.fillna(-1) >= gf.thr)
     mandatory = (gf.exam == "ОГЭ") | gf.subject.isin([w.subj_code(RU), w.subj_code(MA)])
     ege_math = (gf.subject == w.subj_code(MA)) & (gf.exam == "ЕГЭ")
     ok = final_pass | ~mandatory
-    math_ok = ok[ege_math].groupby(gf.pupil[ege_math]).any()
-    other_ok = ok[~ege_math].groupby(gf.pupil[~ege_math]).all()
-    pupils = gf.groupby("pupil").agg(school=("school", "first"), year=("year", "first"), grade=("grade", "first"))
+    math_ok = ok[ege_math].groupby(grad[ege_math.to_numpy()]).any()
+    other_ok = ok[~ege_math].groupby(grad[~ege_math.to_numpy()]).all()
+    pupils = gf.groupby(grad).agg(pupil=("pupil", "first"), school=("school", "first"), year=("year", "first"),
+                                  grade=("grade", "first"))
     att = (other_ok.reindex(pupils.index, fill_value=True) & math_ok.reindex(pupils.index, fill_value=True)).to_numpy()
-    strong = ((gf.score >= gf.thr + 0.6 * (gf.smax - gf.thr)) & mandatory).groupby(gf.pupil).sum()
+    strong = ((gf.score >= gf.thr + 0.6 * (gf.smax - gf.thr)) & mandatory).groupby(grad).sum()
     candidate = att & (strong.reindex(pupils.index, fill_value=0).to_numpy() >= 2)
     level = w.schools.level.to_numpy()[pupils.school.to_numpy()]
     cohort = pupils.groupby(["school", "year", "grade"]).ngroup().to_numpy()
     size = np.bincount(cohort)
     rate = np.bincount(cohort, weights=np.clip(0.015 + 0.04 * (level + 0.5), 0.0, 0.08)) / size
     quota = rng.binomial(size, rate)
-    theta = np.where(candidate, w.pupils.theta.to_numpy()[pupils.index], -np.inf)
+    theta = np.where(candidate, w.pupils.theta.to_numpy()[pupils.pupil.to_numpy()], -np.inf)
     rank = pd.Series(-theta).groupby(cohort).rank(method="first").to_numpy() - 1
     honours = candidate & (rank < quota[cohort])
     grads = pd.DataFrame({"year": pupils.year.to_numpy(), "school_id": w.schools.school_id.to_numpy()[pupils.school],
-                          "grade": pupils.grade.to_numpy(), "participant_id": w.pupils.pid.to_numpy()[pupils.index],
+                          "grade": pupils.grade.to_numpy(), "participant_id": w.pupils.pid.to_numpy()[pupils.pupil.to_numpy()],
                           "attestat": att, "honours": honours})
     return grads.sort_values(["year", "grade", "school_id", "participant_id"]).reset_index(drop=True)
 

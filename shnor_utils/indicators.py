@@ -81,6 +81,7 @@ def compute_indicators(dataset, methodology: Methodology | None = None,
     from . import shnor  # noqa: F401
     from . import context  # noqa: F401
     from . import risk_profiles  # noqa: F401
+    from . import gia  # noqa: F401
 
     meth = methodology or load_methodology()
     parts = [fn(dataset, meth) for name, fn in PRODUCERS.items() if only is None or name in only]
