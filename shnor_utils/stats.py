@@ -18,6 +18,8 @@ def wilson_ci(k, n, z: float = 1.96):
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
         low, high = 100 * (centre - half), 100 * (centre + half)
     bad = ~(n > 0)
+    low = np.where(k == 0, 0.0, low)      # exact bounds at the edges (rounding gives ±1e-15)
+    high = np.where(k == n, 100.0, high)
     low = np.where(bad, np.nan, np.clip(low, 0, 100))
     high = np.where(bad, np.nan, np.clip(high, 0, 100))
     return low, high
