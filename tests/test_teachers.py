@@ -157,3 +157,24 @@ def test_planted_vacancies_and_deficits_found(demo_small):
     for p in truth["teacher_deficits"]:
         r = d[(d.entity_id == p["school_id"]) & (d.subject == p["block"])].iloc[0]
         assert (r.numerator, r.denominator) == (p["with_deficit"], p["diagnosed"])
+
+
+def test_report_views_show_planted_effects_without_teachers(demo_small):
+    from shnor_utils import teachers_report as T
+    from shnor_utils.report import Report
+
+    truth = json.loads((demo_small / "truth.json").read_text(encoding="utf-8"))
+    p = truth["teacher_deficits"][0]
+    rep = Report.open(demo_small, template="teacher_deficits", scope="school", entity_id=p["school_id"], year=p["year"])
+    texts = [f.text for f in T.findings(rep)]
+    assert any(f"«{p['block']}»" in t for t in texts)
+    table, classes = T.deficit_table(rep)
+    assert classes[table["Блок диагностики"].tolist().index(p["block"])] == "shnor-flag"
+    v = next(e for e in truth["vacancies"] if e["position"] == "учитель")
+    mun = rep.ds.schools.set_index("school_id").loc[v["school_id"], "municipality_id"]
+    rep_m = Report.open(demo_small, template="teacher_deficits", scope="municipality", entity_id=mun, year=v["year"])
+    gaps = T.vacancies_by_subject(rep_m)
+    assert v["subject"] in gaps.columns
+    shown = " ".join(frame.to_string() for frame in (T.staffing_table(rep), table, T.development_table(rep), gaps))
+    teacher_ids = set(pd.read_parquet(demo_small / "teachers.parquet").teacher_id)
+    assert not any(t in shown for t in teacher_ids)
