@@ -91,6 +91,8 @@ def dd_table(table: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     prev = keyed.assign(year=keyed["year"] + 1).rename(
         columns={"value": "previous", "denominator": "prev_denominator", "flag": "prev_flag"})
     both = keyed.merge(prev, on=[*KEYS, "year"], how="inner")
+    if both.empty:  # a single year: no DD yet
+        return pd.DataFrame(columns=[*KEYS, "year", "value", "previous", "flag", "dd"])
     both["dd"] = both["value"].astype("float64") - both["previous"].astype("float64")
     min_n = meth.threshold("small_groups.min_for_share")
     results = {i for i, e in cat.items() if e.get("results")}

@@ -68,6 +68,11 @@ def test_dd_by_hand():
     assert pd.isna(dd[dd.entity_id == "region"].iloc[0].subject)
 
 
+def test_single_year_gives_no_dd():
+    table = rows(("school", "s1", 2024, "vpr_share_2", "Математика", 5, 30.0, 20, None))
+    assert D.dd_rows(table, None, METH).empty
+
+
 def test_targets_and_plan_fact():
     cat = D.catalogue(METH)
     i4 = cat["specialist_staffing_rate"]          # seed 004 I4: 50 → 60 → 68 → 70 (2019–2022)
