@@ -157,3 +157,21 @@ def level_lines(data: pd.DataFrame, *, x: str, y: str, hue: str, title: str = ""
     ax.legend(title="", frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.tight_layout()
     return fig
+
+
+def series_lines(data: pd.DataFrame, *, x: str = "year", y: str = "value", hue: str = "уровень", title: str = "",
+                 ylabel: str = "", target: float | None = None, target_label: str = "цель"):
+    """Series of an indicator over the years, one line per `hue` (школа / муниципалитет / регион)."""
+    setup()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    sns.lineplot(data=data, x=x, y=y, hue=hue, palette=LEVEL_COLORS, marker="o", ax=ax)
+    if target is not None:
+        ax.axhline(target, color="#444", ls="--", lw=1)
+        ax.text(ax.get_xlim()[1], target, f" {target_label}", va="bottom", ha="right", fontsize=8)
+    ax.set_xticks(sorted(data[x].unique()))
+    ax.set_xlabel("Год")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    ax.legend(title="", frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    fig.tight_layout()
+    return fig

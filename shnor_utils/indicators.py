@@ -31,6 +31,18 @@ def producer(name: str):
     return register
 
 
+POSTPROCESSORS: dict[str, Callable] = {}
+
+
+def postprocessor(name: str):
+    """Register a stage `(table, dataset, methodology) -> extra rows` run after every producer, in
+    registration order, over the whole table so far (e.g. DD of every catalogue indicator)."""
+    def register(fn):
+        POSTPROCESSORS[name] = fn
+        return fn
+    return register
+
+
 def empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
 
@@ -82,6 +94,8 @@ def compute_indicators(dataset, methodology: Methodology | None = None,
     from . import context  # noqa: F401
     from . import risk_profiles  # noqa: F401
     from . import gia  # noqa: F401
+    from . import teachers  # noqa: F401
+    from . import dynamics  # noqa: F401  (registers postprocessors: DD over the whole table)
 
     meth = methodology or load_methodology()
     parts = [fn(dataset, meth) for name, fn in PRODUCERS.items() if only is None or name in only]
@@ -89,6 +103,10 @@ def compute_indicators(dataset, methodology: Methodology | None = None,
     if not parts:
         return finish(empty())
     out = pd.concat(parts, ignore_index=True)
+    for post in POSTPROCESSORS.values():
+        extra = post(out, dataset, meth)
+        if extra is not None and len(extra):
+            out = pd.concat([out, finish(extra)], ignore_index=True)
     level_order = {lv: i for i, lv in enumerate(LEVELS)}
     return (out.assign(_lv=out["level"].map(level_order))
             .sort_values(["indicator_id", "_lv", "entity_id", "year", "subject", "grade", "exam"], na_position="first")

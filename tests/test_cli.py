@@ -13,7 +13,7 @@ def test_indicators_export(tmp_path, demo_small, capsys):
     ids = set(frame["indicator_id"])
     assert {"vpr_journal_lower", "vpr_journal_confirm", "vpr_journal_higher", "vpr_share_2"} <= ids
     assert set(frame["level"]) == {"school", "municipality", "region"}
-    shares = frame[frame["indicator_id"].str.startswith("vpr_")]["value"].dropna()
+    shares = frame[frame["indicator_id"].str.startswith("vpr_") & ~frame["indicator_id"].str.endswith("_dd")]["value"].dropna()
     assert shares.between(0, 100).all()
 
 
