@@ -189,6 +189,8 @@ def mark_mismatch(vpr: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
             return np.nan
         return float(spearmanr(g["journal_mark"].astype(float), g["primary_score"].astype(float)).statistic)
 
+    if p.empty:
+        return pd.DataFrame(columns=[*by, "count", "rho", "sign"])
     grouped = p.groupby(by, dropna=False)
     out = grouped.size().rename("count").to_frame()
     out["rho"] = grouped[["journal_mark", "primary_score"]].apply(rho)
