@@ -225,8 +225,7 @@ def cohort_jump(vpr: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     k = lo.merge(hi, on=["school_id", "year", "subject"], how="outer")
     k["K"] = (k["s_from"] / k["s_to"]).astype("float64")
     valid = (k["n_from"] >= n_min) & (k["n_to"] >= n_min) & (k["s_to"] > 0)
-    q = k[valid].groupby(["year", "subject"])["K"].quantile([0.25, 0.75]).unstack()
-    q.columns = ["q25", "q75"]
+    q = k[valid].groupby(["year", "subject"])["K"].agg(q25=lambda x: x.quantile(0.25), q75=lambda x: x.quantile(0.75))
     fences = q.assign(fence_low=q["q25"] - k_iqr * (q["q75"] - q["q25"]),
                       fence_high=q["q75"] + k_iqr * (q["q75"] - q["q25"])).reset_index()
     k = k.merge(fences, on=["year", "subject"], how="left")

@@ -205,3 +205,25 @@ def test_mark_gaps_per_class(meth):
     assert g.loc["А", ["compared", "gap_lower", "gap_higher"]].tolist() == [3, 1, 1]
     assert g.loc["Б", ["compared", "gap_lower", "gap_higher"]].tolist() == [2, 1, 0]
     assert "participant_code" not in g.reset_index().columns
+
+
+def test_seed_001_target_share_and_flags(tmp_path):
+    from shnor_utils.dataset import load_dataset
+    from shnor_utils.indicators import compute_indicators
+    from tests.conftest import write_dataset
+
+    # s1, Биология 6: 6 confirm, 2 higher, 2 lower → strict «подтвердили» 60 %, seed target share
+    # («не ниже журнала») (6 + 2)/10 = 80 % ≥ 75 → no flag.
+    # s1, Математика 5: 7 confirm, 3 higher → target share (strict) 70 % < 75 → «below_target»;
+    # повысили 30 % ≥ 10 → no flag on vpr_journal_higher.
+    bio = vpr_rows("s1", 2024, "Биология", 6, [20] * 10, marks=[4] * 10, journal=[4] * 6 + [3] * 2 + [5] * 2)
+    ma = vpr_rows("s1", 2024, MA, 5, [12] * 10, marks=[4] * 10, journal=[4] * 7 + [3] * 3)
+    folder = write_dataset(tmp_path / "t", vpr=pd.concat([bio, ma]).assign(absent="false"))
+    ind = compute_indicators(load_dataset(folder))
+    school = ind[(ind.level == "school") & (ind.entity_id == "s1")].set_index(["indicator_id", "subject"])
+    assert school.loc[("vpr_journal_confirm", "Биология"), "value"] == 60
+    row = school.loc[("vpr_journal_confirm_target", "Биология")]
+    assert (row["value"], row["numerator"], row["denominator"]) == (80, 8, 10) and pd.isna(row["flag"])
+    row = school.loc[("vpr_journal_confirm_target", MA)]
+    assert row["value"] == 70 and row["flag"] == "below_target"
+    assert pd.isna(school.loc[("vpr_journal_higher", MA), "flag"])
