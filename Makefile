@@ -8,7 +8,7 @@ PARAMS ?= params/demo.yaml
 DEMO := data/demo
 WORKERS ?=
 
-.PHONY: setup reports demo test test-fast reference-runs lab clean help
+.PHONY: setup reports demo test reference-runs lab clean help bench pdf
 .DELETE_ON_ERROR:
 
 help:
@@ -53,3 +53,9 @@ lab: $(STAMP)
 clean:
 	rm -rf data/demo notebooks/runs/* output/* .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+bench: $(STAMP)
+	$(PY) bench/run_bench.py
+
+pdf: $(STAMP) $(DEMO)/schools.csv
+	$(PY) -m shnor_utils.cli run $(PARAMS) --pdf

@@ -124,6 +124,7 @@ class Result:
     error: str = ""
     cell: str = ""
     skipped: bool = False
+    timings: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -289,20 +290,24 @@ def execute(run: Run, cfg: BatchConfig, provenance: dict) -> Result:
     template = cfg.templates / f"{run.template}.ipynb"
     try:
         nb = _warm_kernel(cfg).run(parameterize(template, run.parameters), scratch)
+        t_exec = time.perf_counter()
         nb.metadata["shnor"] = {**nb.metadata.get("shnor", {}), "provenance": {
             **provenance, "template": run.template, "template_sha256": provenance.get("templates", {}).get(run.template),
             "parameters": run.parameters, "key": run.key, "executed_at": _dt.datetime.now().isoformat(timespec="seconds")}}
         nb.metadata["shnor"]["provenance"].pop("templates", None)
         body = to_html(nb, f"{run.title}: {run.entity_name}")
+        t_html = time.perf_counter()
         atomic_write_bytes(run.notebook, nbformat.writes(nb).encode("utf-8"))
         atomic_write_bytes(run.html, body.encode("utf-8"))
+        timings = {"execute_s": round(t_exec - start, 3), "html_s": round(t_html - t_exec, 3),
+                   "write_s": round(time.perf_counter() - t_html, 3)}
     except CellFailure as exc:
         return Result(run, False, time.perf_counter() - start, error=exc.error, cell=exc.cell)
     except Exception as exc:  # dead kernel, timeout, render failure: isolate this run
         return Result(run, False, time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Result(run, True, time.perf_counter() - start)
+    return Result(run, True, time.perf_counter() - start, timings=timings)
 
 
 def prepare(cfg: BatchConfig):
@@ -449,7 +454,7 @@ def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope
 
     def record(res: Result) -> None:
         state.put(res.run.run_id, {"run_id": res.run.run_id, "key": res.run.key, "ok": res.ok, "error": res.error,
-                                   "cell": res.cell, "seconds": round(res.seconds, 2),
+                                   "cell": res.cell, "seconds": round(res.seconds, 2), **res.timings,
                                    "finished": _dt.datetime.now().isoformat(timespec="seconds")})
         _write_run_log(cfg, res)
         if res.ok:

@@ -1,6 +1,8 @@
 """`shnor` — the command line of shnor-reports.
 
   shnor demo --out data/demo [--schools 64] [--seed N] [--format csv|parquet]
+  shnor ingest FILE… --out DATASET [--schools schools.csv] [--secret-file F] [--max-file-mb N]
+  shnor real-files DATASET --out DIR
   shnor validate DATASET
   shnor indicators DATASET --out FILE.csv
   shnor run params/demo.yaml [--workers N] [--scope school …] [--limit N] [--dry-run] [--force]
@@ -19,6 +21,28 @@ def _demo(args) -> int:
 
     truth = generate(args.out, schools=args.schools, seed=args.seed, fmt=args.format)
     print(f"Демонстрационный регион записан в {args.out}: школ {args.schools}, годы {truth.get('years')}")
+    if args.real_files:
+        from .readers.writers import write_real_files
+
+        paths = write_real_files(args.out, args.real_files)
+        print(f"Он же в макетах реальных файлов (ФИС ОКО, РЦОИ, ОО-1): {len(paths)} файлов в {args.real_files}")
+    return 0
+
+
+def _ingest(args) -> int:
+    from .ingest import ingest
+
+    result = ingest(args.files, args.out, schools_file=args.schools, secret_file=args.secret_file,
+                    max_mb=args.max_file_mb, wave=args.wave)
+    print(result.report.to_text())
+    return result.exit_code
+
+
+def _real_files(args) -> int:
+    from .readers.writers import write_real_files
+
+    paths = write_real_files(args.dataset, args.out)
+    print(f"Записано файлов в макетах ФИС ОКО, РЦОИ и ОО-1: {len(paths)} → {args.out}")
     return 0
 
 
@@ -61,7 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--schools", type=int, default=64)
     d.add_argument("--seed", type=int, default=20261122)
     d.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    d.add_argument("--real-files", metavar="DIR", default=None,
+                   help="записать регион ещё и в макетах реальных файлов (Ф1 ФИС ОКО, протоколы РЦОИ, ОО-1)")
     d.set_defaults(fn=_demo)
+    g = sub.add_parser("ingest", help="загрузить реальные файлы (ФИС ОКО, РЦОИ, ОО-1) в набор данных")
+    g.add_argument("files", nargs="+", metavar="FILE", help="книги .xlsx/.xls в любом порядке")
+    g.add_argument("--out", required=True, metavar="DATASET", help="папка набора данных (заменяется целиком)")
+    g.add_argument("--schools", default=None, metavar="CSV",
+                   help="справочник школ: school_id, settlement, school_type, … (и rcoi_code — код ОО в РЦОИ)")
+    g.add_argument("--secret-file", default=None, metavar="FILE",
+                   help="секрет для псевдонимизации участников ГИА (иначе переменная SHNOR_SECRET)")
+    g.add_argument("--max-file-mb", type=float, default=None, metavar="MB",
+                   help="предел размера одного файла (по умолчанию 30 МБ или SHNOR_MAX_FILE_MB)")
+    g.add_argument("--wave", choices=["весна", "осень"], default="весна", help="волна ВПР для всех файлов")
+    g.set_defaults(fn=_ingest)
+    x = sub.add_parser("real-files", help="записать набор данных в макетах реальных файлов (для проверки и обучения)")
+    x.add_argument("dataset")
+    x.add_argument("--out", required=True, metavar="DIR")
+    x.set_defaults(fn=_real_files)
     v = sub.add_parser("validate", help="проверить набор данных по контракту")
     v.add_argument("dataset")
     v.set_defaults(fn=_validate)

@@ -96,6 +96,23 @@ class Methodology:
         """ФИС ОКО abbreviation: «Русский язык» → «РУ»."""
         return self._subjects.get(subject, {}).get("short", subject[:2].upper())
 
+    def subject_from_text(self, text: str) -> str | None:
+        """Canonical subject named in free text of a real file («по русскому языку, 4 класс»,
+        «Математика профильная», «Английский язык») by the `stems` of subjects.yaml; None if none."""
+        low = " " + " ".join(str(text).lower().replace("ё", "е").split())
+        for name, entry in self._subjects.items():
+            if any(f" {stem}" in low or f"-{stem}" in low or f"({stem}" in low for stem in entry.get("stems", [])):
+                return name
+        return None
+
+    @property
+    def oo1(self) -> dict:
+        """Row and column codes of ОО-1 раздел 3 (config/oo1.yaml)."""
+        data = self.data.get("oo1")
+        if not data:
+            raise ConfigError("В папке методики нет oo1.yaml (коды строк и граф ОО-1, раздел 3)")
+        return data
+
     # ---- ВПР scales ---------------------------------------------------------------------
     def _index_vpr_scales(self) -> dict:
         index: dict = {}

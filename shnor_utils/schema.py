@@ -39,6 +39,8 @@ class Table:
 
 
 C = Column
+TASK_FLAGS = ("X", "не пройд.", "ошибка")
+GROUP_LEVELS = ("вся выборка", "регион", "муниципалитет", "школа")
 SCHOOL_TYPES = ("СОШ", "ООШ", "НОШ", "лицей", "гимназия", "СОШ с УИОП", "ВСОШ", "интернат", "другое")
 BLOCKS = ("предметный", "методический", "психолого-педагогический", "коммуникативный", "нормативно-правовой")
 
@@ -67,6 +69,9 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("subject", "str"), C("grade", "int", min=4, max=11), C("school_id", "str"),
         C("participant_code", "str"), C("task", "str"), C("score", "int", min=0),
         C("max_score", "int", min=1), C("level", "str", allowed=("Б", "П", "В")),
+        # How a 0 was written in the source (data_formats.md §1.6): «X» — не приступал,
+        # «не пройд.» — тема не пройдена, «ошибка» — unreadable value; empty for a real score.
+        C("flag", "str", required=False, nullable=True, allowed=TASK_FLAGS),
     ), key=("year", "wave", "subject", "grade", "school_id", "participant_code", "task"), description="задания ВПР"),
     Table("gia", (
         C("year", "int", min=2000, max=2100), C("exam", "str", allowed=("ОГЭ", "ЕГЭ", "ГВЭ")),
@@ -77,6 +82,9 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("attempt", "int", min=1, max=10), C("primary_score", "int", min=0),
         C("test_score", "int", required=False, nullable=True, min=0, max=100),
         C("mark", "int", required=False, nullable=True, min=2, max=5),
+        # РЦОИ answer masks (data_formats.md §2.1): «++-2+…» and «1(2)2(3)…»; no personal data.
+        C("short_answers", "str", required=False, nullable=True),
+        C("long_answers", "str", required=False, nullable=True),
     ), key=("year", "exam", "subject", "level", "participant_id", "period", "attempt"), description="результаты ГИА"),
     Table("graduates", (
         C("year", "int", min=2000, max=2100), C("school_id", "str"), C("grade", "int", allowed=(9, 11)),
@@ -109,6 +117,39 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("year", "int", min=2000, max=2100), C("school_id", "str"), C("risk_factor", "str"),
         C("level", "str", allowed=("высокий", "средний", "низкий")),
     ), key=("year", "school_id", "risk_factor"), description="рисковые профили «500+»"),
+    # ---- optional tables filled by `shnor ingest` (README «Загрузка реальных файлов») ----
+    Table("vpr_mark_stats", (
+        C("year", "int", min=2000, max=2100),
+        C("wave", "str", required=False, default="весна", allowed=("весна", "осень")),
+        C("subject", "str"), C("grade", "int", min=4, max=11),
+        C("group_level", "str", allowed=GROUP_LEVELS),
+        C("group_id", "str", nullable=True), C("group_name", "str"),
+        C("schools_count", "int", required=False, nullable=True, min=0),
+        C("participants", "int", min=0),
+        C("pct_2", "float", min=0, max=100), C("pct_3", "float", min=0, max=100),
+        C("pct_4", "float", min=0, max=100), C("pct_5", "float", min=0, max=100),
+    ), key=("year", "wave", "subject", "grade", "group_level", "group_name"), references_schools=False,
+        description="ФИС ОКО «Статистика по отметкам» (% участников с отметкой 2–5)"),
+    Table("vpr_journal_stats", (
+        C("year", "int", min=2000, max=2100),
+        C("wave", "str", required=False, default="весна", allowed=("весна", "осень")),
+        C("subject", "str"), C("grade", "int", min=4, max=11),
+        C("group_level", "str", allowed=GROUP_LEVELS),
+        C("group_id", "str", nullable=True), C("group_name", "str"),
+        C("participants", "int", min=0),
+        C("lower_pct", "float", nullable=True, min=0, max=100), C("lower_n", "int", nullable=True, min=0),
+        C("confirm_pct", "float", nullable=True, min=0, max=100), C("confirm_n", "int", nullable=True, min=0),
+        C("higher_pct", "float", nullable=True, min=0, max=100), C("higher_n", "int", nullable=True, min=0),
+    ), key=("year", "wave", "subject", "grade", "group_level", "group_name"), references_schools=False,
+        description="ФИС ОКО «Сравнение отметок с отметками по журналу»"),
+    Table("teacher_counts", (
+        C("year", "int", min=2000, max=2100), C("school_id", "str"),
+        C("section", "str", allowed=("3.1", "3.2", "3.3", "3.4")),
+        C("row_code", "str"), C("column_code", "int", min=3),
+        C("position", "str"), C("subject", "str", required=False, nullable=True),
+        C("measure", "str"), C("value", "float", min=0),
+    ), key=("year", "school_id", "section", "row_code", "column_code"),
+        description="ОО-1 раздел 3: численность персонала по строкам и графам (агрегаты, не отдельные педагоги)"),
     Table("official_shnor", (
         C("year", "int", min=2000, max=2100), C("school_id", "str"),
     ), key=("year", "school_id"), description="официальный перечень ШНОР"),
