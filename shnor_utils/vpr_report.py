@@ -432,11 +432,13 @@ def peaks_table(rep: Report) -> pd.DataFrame:
     p = O.boundary_peaks(vpr, rep.meth)
     p = p[p["peak"] == 1]
     names = rep.school_names()
+    approx = rep.meth.threshold("score_distribution.approximate_n")
+    informative = rep.meth.threshold("score_distribution.informative_n")
     rows = [{**({"Школа": names.get(r.school_id, r.school_id)} if rep.scope != "school" else {}),
              "Работа": _work(rep.meth, r.subject, r.grade), "Граница отметки": f"«{int(r.mark)}» с {int(r.boundary)} б.",
              "Участников на границе": int(r.at), "Среднее у соседних баллов": fmt_num(r.neighbours),
              "Участников всего": int(r.n),
-             "Надёжность": "информативно" if r.informative else "приблизительно (20–49 участников)"}
+             "Надёжность": "информативно" if r.informative else f"приблизительно ({approx}–{informative - 1} участников)"}
             for r in p.itertuples(index=False)]
     return pd.DataFrame(rows)
 
@@ -453,7 +455,8 @@ def task_table(rep: Report) -> tuple[pd.DataFrame, list]:
     cmp = O.task_comparison(t, rep.meth)
     cmp = cmp[cmp["school_id"].isin(rep.school_ids)] if rep.scope == "school" else cmp.iloc[0:0]
     rows, classes = [], []
-    for r in cmp.sort_values(["subject", "grade", "task"]).itertuples(index=False):
+    order = cmp.assign(_n=pd.to_numeric(cmp["task"], errors="coerce")).sort_values(["grade", "subject", "_n", "task"])
+    for r in order.itertuples(index=False):
         rows.append({"Работа": _work(rep.meth, r.subject, r.grade), "Задание": r.task, "Уровень": r.level,
                      "Выполнили, школа": fmt_pct(r.rate), "Регион": fmt_pct(r.region_rate),
                      "Разница": _pp(r.diff), "Уровень освоения": f"≥ {fmt_num(r.mastery, 0)} %",
@@ -544,7 +547,7 @@ def sign_findings(rep: Report) -> list[Finding]:
                            f"не признак): {where}.",
                            rule=f"на граничном балле ≥ {fmt_num(rep.meth.threshold('score_distribution.peak_ratio'))} раза больше участников, "
                                 f"чем на соседних, и избыток ≥ {rep.meth.threshold('score_distribution.peak_excess_share')} % группы; "
-                                f"при 20–49 участниках оценка приблизительная",
+                                f"при {rep.meth.threshold('score_distribution.approximate_n')}–{rep.meth.threshold('score_distribution.informative_n') - 1} участниках оценка приблизительная",
                            source=rep.meth.source("score_distribution.informative_n"), severity="warning"))
     pattern = task_pattern_rows(rep)
     if len(pattern):
