@@ -175,3 +175,77 @@ def series_lines(data: pd.DataFrame, *, x: str = "year", y: str = "value", hue: 
     ax.legend(title="", frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     fig.tight_layout()
     return fig
+
+
+def sign_heatmap(data: pd.DataFrame, *, x: str, y: str, value: str, title: str = ""):
+    """Schools × procedures: 1 = sign (orange), 0 = no sign (light), NaN = «недостаточно данных» (grey
+    hatch). Height grows with the number of schools so that 40 schools stay readable."""
+    setup()
+    table = data.pivot_table(index=y, columns=x, values=value, aggfunc="max")
+    table = table.loc[table.fillna(-1).sum(axis=1).sort_values(ascending=False).index]
+    n_rows, n_cols = table.shape
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.0 * n_cols + 3.5), 0.32 * n_rows + 1.8))
+    ax.set_facecolor("#d9d9d9")
+    cmap = matplotlib.colors.ListedColormap(["#eef2f7", "#d95f02"])
+    sns.heatmap(table, cmap=cmap, vmin=0, vmax=1, cbar=False, linewidths=0.5, linecolor="white", ax=ax)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.tick_params(axis="y", labelsize=8 if n_rows > 25 else 9)
+    for label in ax.get_xticklabels():
+        label.set_rotation(40)
+        label.set_horizontalalignment("right")
+    handles = [matplotlib.patches.Patch(color="#d95f02", label="признак есть"),
+               matplotlib.patches.Patch(color="#eef2f7", label="признака нет"),
+               matplotlib.patches.Patch(color="#d9d9d9", label="недостаточно данных")]
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, fontsize=8)
+    ax.set_title(title, loc="left", pad=22)
+    fig.tight_layout()
+    return fig
+
+
+def score_distributions(data: pd.DataFrame, *, x: str, y: str, hue: str, col: str, boundaries: dict,
+                        title: str = ""):
+    """One panel per `col` (work): % of participants per primary score by `hue` (школа / регион),
+    mark boundaries (lowest scores of «3», «4», «5») as dashed lines."""
+    setup()
+    works = list(dict.fromkeys(data[col]))
+    ncols = 2 if len(works) > 1 else 1
+    nrows = int(np.ceil(len(works) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 2.9 * nrows + 0.6), squeeze=False)
+    palette = {k: v for k, v in LEVEL_COLORS.items() if k in set(data[hue])}
+    for ax, work in zip(axes.ravel(), works):
+        part = data[data[col] == work]
+        for level, sub in part.groupby(hue, sort=False):
+            n = int(sub["n"].iloc[0]) if "n" in sub else None
+            style = {"drawstyle": "steps-mid", "lw": 1.6 if level != "регион" else 1.2}
+            ax.plot(sub[x], sub[y], color=palette.get(level), label=f"{level} (n = {n})" if n else level, **style)
+        for mark, b in zip((3, 4, 5), boundaries.get(work, [])):
+            ax.axvline(b - 0.5, color="#444", ls="--", lw=0.8)
+            ax.text(b - 0.5, 1.01, f"«{mark}»", fontsize=8, ha="center", va="bottom", transform=ax.get_xaxis_transform())
+        ax.set_title(work, loc="left", fontsize=10, pad=14)
+        ax.set_xlabel("Первичный балл")
+        ax.set_ylabel("% участников")
+        ax.legend(frameon=False, fontsize=8, loc="upper left")
+    for ax in axes.ravel()[len(works):]:
+        ax.set_visible(False)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def index_lines(data: pd.DataFrame, *, x: str, y: str, hue: str, title: str = "", highlight: str | None = None):
+    """Objectivity index over the years: one line per `hue` (municipalities, region dashed in black)."""
+    setup()
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    for name, part in data.sort_values(x).groupby(hue, sort=False):
+        is_ref = name == highlight
+        ax.plot(part[x], part[y], marker="o", lw=2.2 if is_ref else 1.4, ls="--" if is_ref else "-",
+                color="#222" if is_ref else None, label=name)
+    ax.set_xticks(sorted(data[x].unique()))
+    ax.set_ylim(max(0, data[y].min() - 10), 101)
+    ax.set_xlabel("Год")
+    ax.set_ylabel("Индекс объективности")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title(title, loc="left")
+    fig.tight_layout()
+    return fig
