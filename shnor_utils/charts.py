@@ -138,6 +138,10 @@ def count_bars(data: pd.DataFrame, *, x: str, y: str, title: str = "", ylabel: s
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    fig.tight_layout()
+    return fig
+
+
 def level_lines(data: pd.DataFrame, *, x: str, y: str, hue: str, title: str = "", ylabel: str = "",
                 palette: dict | None = None, percent: bool = True):
     """Multi-year lines of `y` by `x` (years), one line per `hue` (школа / муниципалитет / регион)."""
