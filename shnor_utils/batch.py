@@ -583,4 +583,7 @@ def write_outputs(cfg: BatchConfig, runs: list[Run], outcomes: dict, ds, indicat
                 school_flags=school_flags(indicators, year))
     if cfg.excel:
         from .excel import write_workbook
-        write_workbook(indicators, ds.schools, cfg.output / "indicators.xlsx", region_name=cfg.region_name)
+        # the report year's values (a multi-year region table outgrows Excel's 1,048,576 rows);
+        # every year is in `shnor indicators DATASET --out FILE.csv`
+        of_year = indicators[indicators["year"] == year] if year is not None else indicators
+        write_workbook(of_year, ds.schools, cfg.output / "indicators.xlsx", region_name=cfg.region_name, year=year)

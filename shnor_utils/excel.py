@@ -39,7 +39,8 @@ def _named(indicators: pd.DataFrame, schools: pd.DataFrame, region_name: str) ->
     return out[cols]
 
 
-def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, *, region_name: str = "Регион") -> Path:
+def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, *, region_name: str = "Регион",
+                   year: int | None = None) -> Path:
     from openpyxl import Workbook
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -88,7 +89,8 @@ def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, 
     if (~taken).any():
         sheet("Прочие", table[~taken])
     about = wb.create_sheet("О таблице")
-    for line in ["Таблица показателей shnor-reports: одна строка — одно значение показателя.",
+    for line in ["Таблица показателей shnor-reports: одна строка — одно значение показателя"
+                 + (f" за {year} г. (все годы: shnor indicators DATASET --out FILE.csv)." if year else "."),
                  "Доли — в процентах (0–100); ДИ 95 % — интервал Уилсона; флаг — правило, по которому значение отмечено.",
                  "Строки с флагом выделены цветом; фильтры — в строке заголовков."]:
         about.append([line])
