@@ -69,6 +69,8 @@ def main() -> int:
     ap.add_argument("--schools", type=int, default=1000)
     ap.add_argument("--naive-sample", type=int, default=10)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--batch-limit", type=int, default=None,
+                    help="only the first N school reports of the region (a sample; default: all)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -101,16 +103,17 @@ def main() -> int:
         "output": str(out_dir), "runs_dir": str(WORK / "runs"), "excel": True,
         "reports": [{"template": "vpr_objectivity", "scopes": ["school"]}]}, allow_unicode=True), encoding="utf-8")
     t = time.perf_counter()
-    sh([str(VENV_BIN / "shnor"), "run", str(params), "--workers", str(args.workers)], stdout=subprocess.DEVNULL)
+    limit = ["--limit", str(args.batch_limit)] if args.batch_limit else []
+    sh([str(VENV_BIN / "shnor"), "run", str(params), "--workers", str(args.workers), *limit], stdout=subprocess.DEVNULL)
     batch_s = time.perf_counter() - t
     n_reports = len(list(out_dir.rglob("vpr_objectivity.html")))
-    res["batch"] = {"reports": n_reports, "wall_s": round(batch_s, 1), "workers": args.workers,
+    res["batch"] = {"reports": n_reports, "sample_of_region": bool(args.batch_limit), "wall_s": round(batch_s, 1), "workers": args.workers,
                     "reports_per_min": round(n_reports / batch_s * 60, 1),
                     "peak_mb_driver_or_kernel": round(child_peak_mb())}
 
     print("4/5 повторный запуск без изменений…", flush=True)
     t = time.perf_counter()
-    sh([str(VENV_BIN / "shnor"), "run", str(params)], stdout=subprocess.DEVNULL)
+    sh([str(VENV_BIN / "shnor"), "run", str(params), *limit], stdout=subprocess.DEVNULL)
     res["no_change_rerun_s"] = round(time.perf_counter() - t, 2)
 
     print(f"5/5 наивный способ на {args.naive_sample} школах (papermill CLI + nbconvert CLI)…", flush=True)

@@ -485,11 +485,11 @@ def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope
     write_outputs(cfg, runs, outcomes, ds, indicators, meth)
     failed = [r for r in results if not r.ok]
     elapsed = time.perf_counter() - t0
-    if not only_scope and not limit:
-        atomic_write_text(manifest_path, json.dumps({
-            "fingerprint": fp if not failed else None, "runs": len(runs), "failed": len(failed),
-            "outputs": [r.html.relative_to(cfg.output).as_posix() for r in runs] + ["index.html"],
-            "finished": _dt.datetime.now().isoformat(timespec="seconds")}, ensure_ascii=False))
+    # the fingerprint includes --scope/--limit: a partial batch is its own batch
+    atomic_write_text(manifest_path, json.dumps({
+        "fingerprint": fp if not failed else None, "runs": len(runs), "failed": len(failed),
+        "outputs": [r.html.relative_to(cfg.output).as_posix() for r in runs] + ["index.html"],
+        "finished": _dt.datetime.now().isoformat(timespec="seconds")}, ensure_ascii=False))
     rate = len(results) / elapsed * 60 if elapsed > 0 else 0
     print(f"Итого: выполнено {len(results) - len(failed)}, с ошибкой {len(failed)}, актуальны {len(skipped)} "
           f"за {elapsed:.0f} с ({rate:.0f} отчётов/мин). Оглавление: {cfg.output / 'index.html'}", file=out)
