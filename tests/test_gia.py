@@ -10,17 +10,10 @@ from shnor_utils.dataset import load_dataset
 from shnor_utils.gia import _flags, plan_vs_fact, subject_label
 from shnor_utils.indicators import COLUMNS, compute_indicators
 from shnor_utils.methodology import load_methodology
+from tests.conftest import SCHOOLS as BASE_SCHOOLS
 from tests.conftest import write_dataset
 
-SCHOOLS = pd.DataFrame({
-    "school_id": ["s1", "s2", "s3"],
-    "school_name": ["Школа № 1", "Школа № 2", "Сельская школа"],
-    "municipality_id": ["m1", "m1", "m2"],
-    "municipality_name": ["Город", "Город", "Район"],
-    "settlement": ["город", "город", "село"],
-    "school_type": ["СОШ", "лицей", "ООШ"],
-    "shnsu": [False, False, True],
-})
+SCHOOLS = BASE_SCHOOLS.assign(shnsu=[False, False, True])   # the shared three schools; s3 works in НСУ
 
 
 def _row(exam, subject, school, pid, grade, primary, mark=None, test=None, level=None, period="основной", attempt=1):
