@@ -313,21 +313,24 @@ def execute(run: Run, cfg: BatchConfig, provenance: dict) -> Result:
 def prepare(cfg: BatchConfig):
     """Load and validate the dataset once and compute every indicator once for the whole batch;
     the reports read them from the cache instead of recomputing them."""
-    from .dataset import load_dataset
+    from .dataset import files_stamp, load_dataset, read_snapshot, write_snapshot
     from .indicators import compute_indicators, write_indicators
     from .methodology import load_methodology
 
     meth = load_methodology(cfg.methodology)
-    ds = load_dataset(cfg.dataset, methodology=meth)
     cache = cfg.output / ".cache"
+    snapshot = cache / f"dataset-{files_stamp(cfg.dataset, meth.digest)}"
+    # the validated snapshot of an unchanged folder is reused: no CSV parsing, no checks again
+    ds = read_snapshot(snapshot) if (snapshot / "dataset.json").exists() else load_dataset(cfg.dataset, methodology=meth)
+    write_snapshot(ds, snapshot)      # the kernels read it instead of parsing and validating the files
     path = cache / f"indicators-{ds.digest()}-{meth.digest}.parquet"
     if not path.exists():
         write_indicators(compute_indicators(ds, meth), path)
     import pandas as pd
     indicators = pd.read_parquet(path)   # the same frame (and dtypes) whether fresh or cached: keys stay stable
-    for old in cache.glob("indicators-*.parquet"):   # keep only the current cache
-        if old != path:
-            old.unlink(missing_ok=True)
+    for old in [*cache.glob("indicators-*.parquet"), *cache.glob("dataset-*")]:   # keep only the current cache
+        if old not in (path, snapshot):
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
     return meth, ds, indicators, cache
 
 

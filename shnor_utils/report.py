@@ -13,9 +13,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .dataset import Dataset, load_dataset
+from .dataset import Dataset, files_stamp, load_dataset, read_snapshot
 from .errors import ParameterError
 from .indicators import REGION_ID, compute_indicators
 from .methodology import Methodology, load_methodology
@@ -117,9 +118,7 @@ class Report:
             self.entity_name = region_name
             self.school_ids = schools["school_id"].tolist()
         self.entity_id = entity_id
-        # forecast rows (the ШНОР list of the year after the data) do not choose the default year
-        known = indicators[indicators["flag"].ne("forecast").fillna(True)] if len(indicators) else indicators
-        years = sorted(known["year"].dropna().unique().tolist()) if len(known) else []
+        years = self.derived("known-years", lambda: _known_years(indicators))
         self.year = int(year) if year is not None else (int(years[-1]) if years else None)
         self.started = _dt.datetime.now()
 
@@ -134,6 +133,40 @@ class Report:
                    region_name=region_name, parameters={"dataset": str(dataset), "scope": scope,
                                                          "entity_id": entity_id, "year": year, **parameters})
 
+    # ---- shared, region-wide work -----------------------------------------------------------
+    def derived(self, name: str, compute, *key):
+        """A frame derived from the whole dataset (the region's task solve rates, the sign statistics, …),
+        computed once per dataset and methodology in this process and shared by every report after it.
+
+        A warm kernel runs hundreds of reports on one dataset: region-wide work done per report is what
+        made a report of a 1,000-school region take seconds. `compute` must depend only on the dataset,
+        the methodology and `key`, never on the report's entity."""
+        return _derived(self.ds, self.meth, self.indicators, (name, *key), compute)
+
+    def rows_of(self, level: str, entity_ids) -> pd.DataFrame:
+        """Indicator rows of one entity (or a list of entities) of `level`, in table order, via an index
+        of the indicator table built once per dataset (a region's table has millions of rows)."""
+        index = self.derived("indicator-rows", lambda: self.indicators.groupby(["level", "entity_id"], sort=False).indices)
+        ids = [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
+        pos = [index[(level, e)] for e in ids if (level, e) in index]
+        return self.indicators.take(np.sort(np.concatenate(pos))) if pos else self.indicators.iloc[0:0]
+
+    def own(self, table: str, year: int | None = None) -> pd.DataFrame:
+        """Rows of `table` that belong to the report's schools (all of them for the region), in the
+        table's order, optionally of one year. Uses a per-school row index built once per dataset."""
+        frame = getattr(self.ds, table)
+        if self.scope != "region":
+            index = self.derived("rows-by-school", lambda: frame.groupby("school_id", sort=False, dropna=True).indices, table)
+            pos = [index[s] for s in self.school_ids if s in index]
+            frame = frame.take(np.sort(np.concatenate(pos))) if pos else frame.iloc[0:0]
+        return frame if year is None else frame[frame["year"] == year]
+
+    def of_year(self, table: str, year: int | None = None) -> pd.DataFrame:
+        """All rows of `table` (every school of the region) of one year (the report year by default)."""
+        year = self.year if year is None else year
+        frame = getattr(self.ds, table)
+        return self.derived("of-year", lambda: frame[frame["year"] == year], table, year)
+
     # ---- entity helpers ------------------------------------------------------------------
     @property
     def municipality_name(self) -> str | None:
@@ -144,16 +177,18 @@ class Report:
 
     def level_rows(self, indicator_id: str, **filters) -> pd.DataFrame:
         """Indicator rows of this entity, its municipality and the region (columns + `уровень`)."""
-        ind = self.indicators
-        rows = ind[ind["indicator_id"] == indicator_id]
-        for k, v in filters.items():
-            rows = rows[rows[k] == v]
+        def pick(rows: pd.DataFrame) -> pd.DataFrame:
+            rows = rows[rows["indicator_id"] == indicator_id]
+            for k, v in filters.items():
+                rows = rows[rows[k] == v]
+            return rows
+
         parts = []
         if self.scope == "school":
-            parts.append(rows[(rows["level"] == "school") & (rows["entity_id"] == self.entity_id)].assign(уровень="школа"))
+            parts.append(pick(self.rows_of("school", self.entity_id)).assign(уровень="школа"))
         if self.scope in ("school", "municipality"):
-            parts.append(rows[(rows["level"] == "municipality") & (rows["entity_id"] == self.municipality_id)].assign(уровень="муниципалитет"))
-        parts.append(rows[rows["level"] == "region"].assign(уровень="регион"))
+            parts.append(pick(self.rows_of("municipality", self.municipality_id)).assign(уровень="муниципалитет"))
+        parts.append(pick(self.rows_of("region", REGION_ID)).assign(уровень="регион"))
         return pd.concat(parts, ignore_index=True)
 
     def school_names(self) -> pd.Series:
@@ -231,6 +266,30 @@ def _is_numberlike(v) -> bool:
     return s.isdigit()
 
 
+def _known_years(indicators: pd.DataFrame) -> list:
+    """Years of the indicator table; forecast rows (the ШНОР list of the year after the data) do not
+    choose the default year."""
+    if not len(indicators):
+        return []
+    known = indicators[indicators["flag"].ne("forecast").fillna(True)]
+    return sorted(known["year"].dropna().unique().tolist())
+
+
+_DERIVED: dict = {}
+
+
+def _derived(ds: Dataset, meth: Methodology, indicators: pd.DataFrame, key: tuple, compute):
+    """Memo of `Report.derived`: tied to one (dataset, methodology, indicators) by identity, cleared when
+    another one comes (a kernel holds one dataset at a time, so memory stays bounded)."""
+    owner = _DERIVED.get("__owner__")
+    if owner is None or owner[0] is not ds or owner[1] != meth.digest or owner[2] is not indicators:
+        _DERIVED.clear()
+        _DERIVED["__owner__"] = (ds, meth.digest, indicators)
+    if key not in _DERIVED:
+        _DERIVED[key] = compute()
+    return _DERIVED[key]
+
+
 _MEMO: dict = {}
 
 
@@ -238,14 +297,20 @@ def _load_memo(dataset, meth: Methodology):
     """The validated dataset and its indicators, kept in memory while the files are unchanged.
 
     A warm kernel runs many reports on one dataset: they share one load (keyed by the files'
-    size and modification time and the methodology digest), which is what makes the batch fast."""
+    size and modification time and the methodology digest), which is what makes the batch fast.
+    In a batch the dataset comes from the snapshot the batch wrote after validating it
+    (`$SHNOR_CACHE/dataset-<key>/`); a notebook opened by hand reads and validates the files."""
     root = Path(dataset).resolve()
-    stamp = tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                         for p in root.glob("*") if p.suffix in (".csv", ".parquet"))) if root.is_dir() else ()
-    key = (str(root), stamp, meth.digest)
+    key = files_stamp(root, meth.digest) if root.is_dir() else (str(root), meth.digest)
     if key not in _MEMO:
         _MEMO.clear()
-        ds = load_dataset(root, methodology=meth)
+        _DERIVED.clear()
+        cache = os.environ.get("SHNOR_CACHE")
+        snapshot = Path(cache) / f"dataset-{key}" if cache else None
+        if snapshot is not None and (snapshot / "dataset.json").exists():
+            ds = read_snapshot(snapshot)
+        else:
+            ds = load_dataset(root, methodology=meth)
         _MEMO[key] = (ds, _cached_indicators(ds, meth))
     return _MEMO[key]
 

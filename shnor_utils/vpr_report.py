@@ -14,12 +14,8 @@ SHARE_IDS = {"vpr_journal_lower": "понизили", "vpr_journal_confirm": "п
 
 
 def _entity_rows(rep: Report, level: str | None = None, entity: str | None = None) -> pd.DataFrame:
-    ind = rep.indicators
-    level = level or rep.scope
-    entity = entity or rep.entity_id
-    rows = ind[ind["indicator_id"].isin(SHARE_IDS) & (ind["level"] == level) & (ind["entity_id"] == entity)
-               & (ind["year"] == rep.year)]
-    return rows
+    ind = rep.rows_of(level or rep.scope, entity or rep.entity_id)
+    return ind[ind["indicator_id"].isin(SHARE_IDS) & (ind["year"] == rep.year)]
 
 
 def _wide(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -39,9 +35,8 @@ def journal_shares(rep: Report) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(columns=["subject", "grade", "понизили", "подтвердили", "повысили", "n", "цель_доля"])
     wide = _wide(rows, ["subject", "grade"])
-    ind = rep.indicators
-    target = ind[(ind["indicator_id"] == TARGET_ID) & (ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id)
-                 & (ind["year"] == rep.year)][["subject", "grade", "value"]].rename(columns={"value": "цель_доля"})
+    ind = rep.rows_of(rep.scope, rep.entity_id)
+    target = ind[(ind["indicator_id"] == TARGET_ID) & (ind["year"] == rep.year)][["subject", "grade", "value"]].rename(columns={"value": "цель_доля"})
     wide = wide.merge(target, on=["subject", "grade"], how="left")
     wide["работа"] = wide["subject"].map(rep.meth.short) + "-" + wide["grade"].astype(str)
     return wide.sort_values(["grade", "subject"]).reset_index(drop=True)
@@ -86,8 +81,8 @@ def journal_table(rep: Report) -> tuple[pd.DataFrame, list]:
 
 def mark_crosstab(rep: Report) -> pd.DataFrame:
     """ВПР mark × journal mark counts over the entity's participants of the year (all works pooled)."""
-    vpr = rep.ds.vpr
-    part = vpr[vpr["school_id"].isin(rep.school_ids) & (vpr["year"] == rep.year) & ~vpr["absent"].fillna(False)]
+    part = rep.own("vpr", rep.year)
+    part = part[~part["absent"].fillna(False)]
     part = part.dropna(subset=["mark", "journal_mark"])
     table = pd.crosstab(part["mark"].astype(int), part["journal_mark"].astype(int))
     return table.reindex(index=[5, 4, 3, 2], columns=[2, 3, 4, 5], fill_value=0)
@@ -95,12 +90,11 @@ def mark_crosstab(rep: Report) -> pd.DataFrame:
 
 def pooled_by_school(rep: Report) -> pd.DataFrame:
     """Municipality / region view: every school's pooled shares over all ВПР works of the year."""
-    vpr = rep.ds.vpr
-    part = vpr[vpr["school_id"].isin(rep.school_ids) & (vpr["year"] == rep.year)]
+    part = rep.own("vpr", rep.year)
     counts = journal_counts(part, by=["school_id"])
     names = rep.school_names()
     min_n = rep.meth.threshold("small_groups.min_for_share")
-    region = journal_counts(vpr[vpr["year"] == rep.year], by=["year"]).iloc[0]
+    region = rep.derived("journal-counts-region", lambda: journal_counts(rep.of_year("vpr"), by=["year"]), rep.year).iloc[0]
     region_lower = 100 * region["lower"] / region["compared"] if region["compared"] else float("nan")
     excess = rep.meth.threshold("objectivity_signs.school_lower_excess_pp")
     counts = counts.assign(
@@ -193,7 +187,6 @@ SIGN_SHORT = {"vpr_sign_inflated_mean": "балл", "vpr_sign_mark_mismatch": "�
 SIGN_SOURCE_KEY = {"vpr_sign_inflated_mean": "objectivity_signs.z", "vpr_sign_mark_mismatch": "objectivity_signs.spearman_below",
                    "vpr_sign_cohort_jump": "objectivity_signs.iqr_k"}
 SIGN_CELL = {1.0: "есть", 0.0: "нет"}
-_TABLES: dict = {}
 
 
 def sign_rule(rep: Report, indicator_id: str) -> str:
@@ -212,11 +205,7 @@ def sign_rule(rep: Report, indicator_id: str) -> str:
 
 def sign_tables(rep: Report) -> dict:
     """Statistics behind the signs (CI, ρ, K and fences), computed once per dataset."""
-    key = (id(rep.ds), rep.meth.digest)
-    if key not in _TABLES:
-        _TABLES.clear()
-        _TABLES[key] = O.sign_tables(rep.ds, rep.meth)
-    return _TABLES[key]
+    return rep.derived("sign-tables", lambda: O.sign_tables(rep.ds, rep.meth))
 
 
 def _work(meth, subject, grade, exam=None) -> str:
@@ -227,8 +216,8 @@ def _work(meth, subject, grade, exam=None) -> str:
 
 def sign_rows(rep: Report, year: int | None = None) -> pd.DataFrame:
     """School-level sign rows of the report's schools (all years unless `year`), with `работа`."""
-    ind = rep.indicators
-    rows = ind[ind["indicator_id"].isin(SIGN_NAMES) & (ind["level"] == "school") & ind["entity_id"].isin(rep.school_ids)]
+    ind = rep.rows_of("school", rep.school_ids)
+    rows = ind[ind["indicator_id"].isin(SIGN_NAMES)]
     if year is not None:
         rows = rows[rows["year"] == year]
     if rows.empty:
@@ -399,8 +388,8 @@ def distribution_data(rep: Report) -> tuple[pd.DataFrame, dict]:
     """Score distributions (% of participants per primary score) of the entity and the region for the
     sign procedures of the report year, plus {work: [lowest score of «3», «4», «5»]}."""
     procs = [(p["subject"], int(p["grade"])) for p in rep.meth.threshold("objectivity_signs.procedures")]
-    vpr = rep.ds.vpr
-    vpr = vpr[vpr["year"] == rep.year]
+    vpr = rep.of_year("vpr")
+    own = rep.own("vpr", rep.year)
     parts, bounds = [], {}
     for subject, grade in procs:
         work = vpr[(vpr["subject"] == subject) & (vpr["grade"] == grade)]
@@ -410,10 +399,12 @@ def distribution_data(rep: Report) -> tuple[pd.DataFrame, dict]:
         label = _work(rep.meth, subject, grade)
         bounds[label] = [scale.boundaries[m] for m in (3, 4, 5)]
         levels = [("регион", work)] if rep.scope == "region" else [
-            ({"school": "школа", "municipality": "муниципалитет"}[rep.scope], work[work["school_id"].isin(rep.school_ids)]),
+            ({"school": "школа", "municipality": "муниципалитет"}[rep.scope],
+             own[(own["subject"] == subject) & (own["grade"] == grade)]),
             ("регион", work)]
         for level, frame in levels:
-            c = O.score_counts(frame, ["year"])
+            c = (rep.derived("score-counts-region", lambda: O.score_counts(work, ["year"]), rep.year, subject, grade)
+                 if level == "регион" else O.score_counts(frame, ["year"]))
             if c.empty:
                 continue
             # every score 0 … max, zeros included, so that gaps are drawn as gaps
@@ -425,8 +416,7 @@ def distribution_data(rep: Report) -> tuple[pd.DataFrame, dict]:
 
 def peaks_table(rep: Report) -> pd.DataFrame:
     """Works of the scope's schools (report year) with a pronounced peak at a mark boundary."""
-    vpr = rep.ds.vpr
-    vpr = vpr[(vpr["year"] == rep.year) & vpr["school_id"].isin(rep.school_ids)]
+    vpr = rep.own("vpr", rep.year)
     if vpr.empty:
         return pd.DataFrame()
     p = O.boundary_peaks(vpr, rep.meth)
@@ -448,11 +438,10 @@ def task_table(rep: Report) -> tuple[pd.DataFrame, list]:
     """School report: solve rate per task vs the region, tasks below the ФИОКО mastery levels."""
     if not rep.ds.has("vpr_tasks"):
         return pd.DataFrame(), []
-    t = rep.ds.vpr_tasks
-    t = t[t["year"] == rep.year]
-    if t.empty:
+    if rep.of_year("vpr_tasks").empty:
         return pd.DataFrame(), []
-    cmp = O.task_comparison(t, rep.meth)
+    # the region's solve rates are the same for every school: computed once per year in a kernel
+    cmp = rep.derived("task-comparison", lambda: O.task_comparison(rep.of_year("vpr_tasks"), rep.meth), rep.year)
     cmp = cmp[cmp["school_id"].isin(rep.school_ids)] if rep.scope == "school" else cmp.iloc[0:0]
     rows, classes = [], []
     order = cmp.assign(_n=pd.to_numeric(cmp["task"], errors="coerce")).sort_values(["grade", "subject", "_n", "task"])
@@ -466,17 +455,15 @@ def task_table(rep: Report) -> tuple[pd.DataFrame, list]:
 
 
 def task_pattern_rows(rep: Report) -> pd.DataFrame:
-    ind = rep.indicators
-    return ind[(ind["indicator_id"] == "vpr_task_pattern") & (ind["year"] == rep.year) & (ind["value"] == 1)
-               & ind["entity_id"].isin(rep.school_ids)]
+    ind = rep.rows_of("school", rep.school_ids)
+    return ind[(ind["indicator_id"] == "vpr_task_pattern") & (ind["year"] == rep.year) & (ind["value"] == 1)]
 
 
 # ---- gaps ≥ 2 marks --------------------------------------------------------------------------------
 def gaps_table(rep: Report) -> pd.DataFrame:
     """Counts of participants whose ВПР mark differs from the journal mark by ≥ 2, per class (school
     report), per school (municipality) or per municipality (region). Counts only, no pupils."""
-    vpr = rep.ds.vpr
-    vpr = vpr[(vpr["year"] == rep.year) & vpr["school_id"].isin(rep.school_ids)]
+    vpr = rep.own("vpr", rep.year)
     if vpr.empty:
         return pd.DataFrame()
     if rep.scope == "school":

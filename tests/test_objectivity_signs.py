@@ -87,6 +87,21 @@ def test_sign2_small_or_constant_groups_are_insufficient(meth):
     assert pd.isna(t.loc["A", "sign"]) and pd.isna(t.loc["B", "sign"])
 
 
+def test_sign2_vectorised_rho_equals_scipy_on_many_groups(meth):
+    # ρ is computed for all groups at once; each group must equal scipy's spearmanr (ties included)
+    rng = np.random.default_rng(7)
+    frames, expected = [], {}
+    for i in range(60):
+        n = int(rng.integers(2, 30))
+        journal = rng.integers(2, 6, n).tolist()
+        scores = rng.integers(0, 20, n).tolist()
+        frames.append(vpr_rows(f"S{i:02d}", 2025, RU, 5, scores, journal=journal))
+        expected[f"S{i:02d}"] = spearmanr(journal, scores).statistic if len(set(journal)) > 1 and len(set(scores)) > 1 else np.nan
+    got = mark_mismatch(pd.concat(frames, ignore_index=True), meth).set_index("school_id")["rho"]
+    for school, rho in expected.items():
+        assert (np.isnan(rho) and pd.isna(got[school])) or got[school] == pytest.approx(rho, abs=1e-12), school
+
+
 def test_signs_only_on_configured_procedures(meth):
     v = vpr_rows("A", 2025, RU, 6, [8, 10, 12, 14, 16], journal=[5, 4, 3, 3, 2])  # РУ-6 is not a sign procedure
     assert mark_mismatch(v, meth).empty
