@@ -85,7 +85,10 @@ def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, 
         mask = table["indicator_id"].astype(str).str.startswith(prefixes)
         taken |= mask
         if mask.any():
-            sheet(name, table[mask])
+            part = table[mask]
+            keep = [c for c in part.columns if c in ("level", "entity_id", "entity_name", "year", "indicator_id", "value")
+                    or part[c].notna().any()]   # an analysis sheet hides the columns it never fills
+            sheet(name, part[keep])
     if (~taken).any():
         sheet("Прочие", table[~taken])
     about = wb.create_sheet("О таблице")

@@ -211,6 +211,10 @@ def test_provenance_sidecar_index_and_excel(region):
     ws = wb["Все показатели"]
     assert ws["A1"].value == "Уровень" and ws.auto_filter.ref and ws.freeze_panes == "A2"
     assert ws.conditional_formatting, "flags are coloured"
+    tidy = [c.value for c in ws[1]]
+    assert "Экзамен" in tidy, "the tidy sheet keeps every column of the contract"
+    journal = [c.value for c in wb["ВПР — журнал"][1]]
+    assert "Экзамен" not in journal and "Значение" in journal, "an analysis sheet hides columns it never fills"
 
 
 def test_pdf_is_a4_with_cyrillic(region):
