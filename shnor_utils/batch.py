@@ -413,6 +413,7 @@ def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope
             return 0
 
     meth, ds, indicators, cache = prepare(cfg)
+    t_prepared = time.perf_counter()
     os.environ["SHNOR_CACHE"] = str(cache)
     runs = plan(cfg, ds.schools)
     if only_scope:
@@ -454,6 +455,7 @@ def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope
     progress = Progress(len(todo), cfg.output / "logs" / "batch.log", out)
     progress.line(f"Пакет {cfg.path} начат: выполнить {len(todo)} из {len(runs)}")
     results: list[Result] = []
+    by_entity = indicators.groupby(["level", "entity_id"], sort=False).indices   # sidecars without a scan each
 
     def record(res: Result) -> None:
         state.put(res.run.run_id, {"run_id": res.run.run_id, "key": res.run.key, "ok": res.ok, "error": res.error,
@@ -461,7 +463,8 @@ def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope
                                    "finished": _dt.datetime.now().isoformat(timespec="seconds")})
         _write_run_log(cfg, res)
         if res.ok:
-            write_sidecar(res.run, indicators, provenance)
+            pos = by_entity.get((res.run.scope, res.run.entity_id))
+            write_sidecar(res.run, indicators.take(pos) if pos is not None else indicators.iloc[0:0], provenance)
         results.append(res)
         progress.done(res, len(results), len(todo))
 
@@ -483,11 +486,15 @@ def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope
         pdf_failures = render_pdfs([r for r in runs if r.run_id not in failed_ids], workers, progress_out=out)
         for run, error in pdf_failures:
             results.append(Result(run, False, 0.0, error=f"PDF: {error}"))
+    t_reports = time.perf_counter()
     outcomes = {r.run_id: {"ok": True} for r in skipped}
     outcomes.update({r.run.run_id: {"ok": r.ok, "error": f"{r.cell} {r.error}".strip()} for r in results})
+    print("Оглавление" + (" и книга Excel" if cfg.excel else "") + "…", file=out, flush=True)
     write_outputs(cfg, runs, outcomes, ds, indicators, meth)
     failed = [r for r in results if not r.ok]
     elapsed = time.perf_counter() - t0
+    phases = (f"подготовка данных {t_prepared - t0:.0f} с, отчёты {t_reports - t_prepared:.0f} с, "
+              f"оглавление и Excel {time.perf_counter() - t_reports:.0f} с")
     # the fingerprint includes --scope/--limit: a partial batch is its own batch
     atomic_write_text(manifest_path, json.dumps({
         "fingerprint": fp if not failed else None, "runs": len(runs), "failed": len(failed),
@@ -495,7 +502,9 @@ def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope
         "finished": _dt.datetime.now().isoformat(timespec="seconds")}, ensure_ascii=False))
     rate = len(results) / elapsed * 60 if elapsed > 0 else 0
     print(f"Итого: выполнено {len(results) - len(failed)}, с ошибкой {len(failed)}, актуальны {len(skipped)} "
-          f"за {elapsed:.0f} с ({rate:.0f} отчётов/мин). Оглавление: {cfg.output / 'index.html'}", file=out)
+          f"за {elapsed:.0f} с ({rate:.0f} отчётов/мин; {phases}). Оглавление: {cfg.output / 'index.html'}", file=out)
+    with open(cfg.output / "logs" / "batch.log", "a", encoding="utf-8") as log:
+        log.write(f"{_dt.datetime.now():%H:%M:%S} Пакет завершён за {elapsed:.0f} с: {phases}; ошибок {len(failed)}\n")
     for r in failed:
         print(f"  ✗ {r.run.label}: {r.cell} {r.error}", file=out)
     if failed:
@@ -549,10 +558,9 @@ def _write_run_log(cfg: BatchConfig, res: Result) -> None:
     atomic_write_text(path, text)
 
 
-def write_sidecar(run: Run, indicators, provenance: dict) -> Path:
-    """`<report>.indicators.json`: every indicator value of the run's entity (id, value, n, CI, flag)."""
-    level = run.scope
-    rows = indicators[(indicators["level"] == level) & (indicators["entity_id"] == run.entity_id)]
+def write_sidecar(run: Run, rows, provenance: dict) -> Path:
+    """`<report>.indicators.json`: every indicator value of the run's entity (id, value, n, CI, flag);
+    `rows` are the indicator rows of that entity."""
     values = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
     payload = {"template": run.template, "scope": run.scope, "entity_id": run.entity_id, "entity_name": run.entity_name,
                "municipality_id": run.municipality_id, "key": run.key,
