@@ -313,7 +313,7 @@ def execute(run: Run, cfg: BatchConfig, provenance: dict) -> Result:
 def prepare(cfg: BatchConfig):
     """Load and validate the dataset once and compute every indicator once for the whole batch;
     the reports read them from the cache instead of recomputing them."""
-    from .dataset import files_stamp, load_dataset, read_snapshot, write_snapshot
+    from .dataset import contiguous, files_stamp, load_dataset, read_snapshot, write_snapshot
     from .indicators import compute_indicators, write_indicators
     from .methodology import load_methodology
 
@@ -327,7 +327,7 @@ def prepare(cfg: BatchConfig):
     if not path.exists():
         write_indicators(compute_indicators(ds, meth), path)
     import pandas as pd
-    indicators = pd.read_parquet(path)   # the same frame (and dtypes) whether fresh or cached: keys stay stable
+    indicators = contiguous(pd.read_parquet(path))   # the same frame (and dtypes) whether fresh or cached: keys stay stable
     for old in [*cache.glob("indicators-*.parquet"), *cache.glob("dataset-*")]:   # keep only the current cache
         if old not in (path, snapshot):
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)

@@ -95,7 +95,27 @@ def load_dataset(path, *, tables=None, methodology: Methodology | None = None) -
         frames["vpr"] = _complete_vpr(frames["vpr"], meth, files["vpr"].path, notes)
     if "gia" in frames:
         _check_gia_scores(frames["gia"], meth, files["gia"].path)
-    return Dataset(path=root, tables=frames, files=files, notes=notes)
+    return Dataset(path=root, tables={n: contiguous(f) for n, f in frames.items()}, files=files, notes=notes)
+
+
+def contiguous(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every Arrow-backed column (text) in one contiguous chunk.
+
+    Parquet reading and `pd.concat` leave text columns split into many Arrow chunks, and pyarrow's
+    `take` on a chunked column concatenates the chunks on every call: row selections on a region's
+    indicator table were ~3× slower than on the same data in one chunk. Values and dtypes are unchanged."""
+    import pyarrow as pa
+
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        try:
+            arrow = pa.array(s.array) if isinstance(s.dtype, pd.StringDtype) or isinstance(s.dtype, pd.ArrowDtype) else None
+        except (TypeError, pa.ArrowInvalid):
+            arrow = None
+        if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks > 1:
+            out[col] = pd.array(arrow.combine_chunks(), dtype=s.dtype)
+    return frame.assign(**out) if out else frame
 
 
 # ---- snapshot: the validated dataset, for the kernels of a batch ----------------------------
@@ -148,7 +168,7 @@ def read_snapshot(folder) -> Dataset:
     meta = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
     files = {n: TableFile(path=Path(f["path"]), sha256=f["sha256"], rows=f["rows"], encoding=f["encoding"])
              for n, f in meta["files"].items()}
-    tables = {n: pd.read_parquet(folder / f"{n}.parquet") for n in files}
+    tables = {n: contiguous(pd.read_parquet(folder / f"{n}.parquet")) for n in files}
     return Dataset(path=Path(meta["path"]), tables=tables, files=files, notes=list(meta["notes"]))
 
 

@@ -108,9 +108,11 @@ def compute_indicators(dataset, methodology: Methodology | None = None,
         if extra is not None and len(extra):
             out = pd.concat([out, finish(extra)], ignore_index=True)
     level_order = {lv: i for i, lv in enumerate(LEVELS)}
-    return (out.assign(_lv=out["level"].map(level_order))
-            .sort_values(["indicator_id", "_lv", "entity_id", "year", "subject", "grade", "exam"], na_position="first")
-            .drop(columns="_lv").reset_index(drop=True))
+    from .dataset import contiguous
+
+    return contiguous(out.assign(_lv=out["level"].map(level_order))
+                      .sort_values(["indicator_id", "_lv", "entity_id", "year", "subject", "grade", "exam"], na_position="first")
+                      .drop(columns="_lv").reset_index(drop=True))
 
 
 def write_indicators(frame: pd.DataFrame, out: str | Path) -> Path:

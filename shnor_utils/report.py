@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset, files_stamp, load_dataset, read_snapshot
+from .dataset import Dataset, contiguous, files_stamp, load_dataset, read_snapshot
 from .errors import ParameterError
 from .indicators import REGION_ID, compute_indicators
 from .methodology import Methodology, load_methodology
@@ -325,5 +325,5 @@ def _cached_indicators(ds: Dataset, meth: Methodology) -> pd.DataFrame:
     if cache:
         path = Path(cache) / key
         if path.exists():
-            return pd.read_parquet(path)
+            return contiguous(pd.read_parquet(path))
     return compute_indicators(ds, meth)

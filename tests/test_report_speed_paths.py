@@ -77,3 +77,16 @@ def test_derived_is_computed_once_and_forgotten_with_its_dataset(loaded, demo_sm
     R.Report(other, meth, ind, template="t", scope="region", entity_id=None, year=2026).derived(
         "probe", lambda: calls.append(1) or "value", 2026)
     assert len(calls) == 2
+
+
+def test_contiguous_joins_arrow_chunks_and_keeps_values():
+    import pyarrow as pa
+
+    from shnor_utils.dataset import contiguous
+    parts = [pd.DataFrame({"id": pd.array([f"s{i}", None], dtype="string"), "n": pd.array([i, None], dtype="Int64")})
+             for i in range(5)]
+    frame = pd.concat(parts, ignore_index=True)
+    assert pa.array(frame["id"].array).num_chunks == 5, "concat leaves one chunk per part"
+    joined = contiguous(frame)
+    assert pa.array(joined["id"].array).num_chunks == 1
+    pd.testing.assert_frame_equal(joined, frame)
