@@ -252,11 +252,8 @@ def findings(rep: Report, baseline_year: int | None = None) -> list[Finding]:
             continue
         out.append(Finding(f"Цель {t.id} «{t.name}» не достигнута: факт {fmt_pct(t.fact)}, план {fmt_pct(t.plan)}.",
                            rule=f"план — {t.rule or 'значение программы на год'}", source=t.source, severity="warning"))
-    small = below[below["denominator"] < min_n]
-    if len(small):
-        out.append(Finding(f"По {len(small)} предметам меньше {min_n} участников: значения показаны, выводы по ним не делаются.",
-                           rule=f"малые группы: < {min_n} участников", source=rep.meth.source("small_groups.min_for_share")))
-    return out
+    small = small_groups_finding(rep.meth, int((below["denominator"] < min_n).sum()), "предметам")
+    return out + ([small] if small else [])
 
 
 def summary_text(rep: Report) -> str:

@@ -62,6 +62,15 @@ class Finding:
 
 
 
+def small_groups_finding(meth: Methodology, count: int, what: str, counted: str = "участников") -> "Finding | None":
+    """«По N <what> меньше min_n <counted>: значения показаны, выводы не делаются» (small_groups.min_for_share)."""
+    if not count:
+        return None
+    min_n = meth.threshold("small_groups.min_for_share")
+    return Finding(f"По {count} {what} меньше {min_n} {counted}: значения показаны, выводы по ним не делаются.",
+                   rule=f"малые группы: < {min_n} участников", source=meth.source("small_groups.min_for_share"))
+
+
 def _display_html(markup: str) -> None:
     try:
         from IPython.display import HTML, display

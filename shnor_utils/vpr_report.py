@@ -144,11 +144,8 @@ def findings(rep: Report) -> list[Finding]:
             out.append(Finding(f"{work}: повысили отметку {fmt_pct(r.повысили)} участников.",
                                rule=f"«повысили» > {higher_cut} %", source=rep.meth.source("objectivity_signs.regional_heuristic_higher"),
                                severity="flag"))
-    small = mine[mine["n"] < min_n]
-    if len(small):
-        out.append(Finding(f"По {len(small)} работам сравнено меньше {min_n} отметок: доли показаны, но выводы по ним не делаются.",
-                           rule=f"малые группы: < {min_n} участников", source=rep.meth.source("small_groups.min_for_share")))
-    return out
+    small = small_groups_finding(rep.meth, int((mine["n"] < min_n).sum()), "работам", "сравненных отметок")
+    return out + ([small] if small else [])
 
 
 def summary_text(rep: Report) -> str:

@@ -190,8 +190,8 @@ def test_a_broken_protocol_row_does_not_quote_the_pupil(tmp_path, monkeypatch):
 
 
 def test_demo_flag_writes_real_files(canonical, tmp_path, monkeypatch):
-    """`shnor demo --real-files DIR` calls `write_real_files` on the generated folder (demo.py arrives
-    from main; here a stand-in generator returns the canonical fixture)."""
+    """`shnor demo --real-files DIR` calls `write_real_files` on the generated folder (a stand-in
+    generator returns the canonical fixture, so the test does not wait for the demo region)."""
     import shutil
     import sys
     import types
