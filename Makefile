@@ -40,6 +40,7 @@ reports: $(STAMP) $(DEMO)/schools.csv
 	$(PY) -m shnor_utils.cli run $(PARAMS) $(if $(WORKERS),--workers $(WORKERS))
 
 test: $(STAMP)
+	$(PY) -m pyflakes shnor_utils tests bench
 	$(PY) -m pytest tests -q -n 2 --dist loadfile
 	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg tests/reference_runs

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .gia import plan_vs_fact
-from .report import Finding, Report, fmt_num, fmt_pct
+from .report import Finding, Report, fmt_num, fmt_pct, small_groups_finding
 
 LEVEL_LABEL = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
 

@@ -89,13 +89,11 @@ def share_rows(counts: pd.DataFrame, indicator_id: str, numerator: str, denomina
 def compute_indicators(dataset, methodology: Methodology | None = None,
                        only: list[str] | None = None) -> pd.DataFrame:
     """Every registered indicator over the dataset, in the tidy export shape."""
-    from . import objectivity  # noqa: F401  (registers its producers)
-    from . import shnor  # noqa: F401
-    from . import context  # noqa: F401
-    from . import risk_profiles  # noqa: F401
-    from . import gia  # noqa: F401
-    from . import teachers  # noqa: F401
-    from . import dynamics  # noqa: F401  (registers postprocessors: DD over the whole table)
+    import importlib
+
+    # importing the analyses registers their producers (and dynamics its DD postprocessors)
+    for module in ("objectivity", "shnor", "context", "risk_profiles", "gia", "teachers", "dynamics"):
+        importlib.import_module(f".{module}", __package__)
 
     meth = methodology or load_methodology()
     parts = [fn(dataset, meth) for name, fn in PRODUCERS.items() if only is None or name in only]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .objectivity import journal_counts, journal_targets, target_categories
-from .report import Finding, Report, fmt_num, fmt_pct
+from .report import Finding, Report, fmt_num, fmt_pct, small_groups_finding
 
 SHARE_IDS = {"vpr_journal_lower": "понизили", "vpr_journal_confirm": "подтвердили", "vpr_journal_higher": "повысили"}
 
@@ -175,7 +175,6 @@ def summary_text(rep: Report) -> str:
 
 # ==== official signs, objectivity index, distributions, tasks, gaps ==================================
 from . import objectivity as O  # noqa: E402
-from .objectivity import SIGN_IDS  # noqa: E402
 
 SIGN_NAMES = {"vpr_sign_inflated_mean": "завышенный средний балл",
               "vpr_sign_mark_mismatch": "несоответствие результатов ВПР и школьных отметок",

@@ -8,7 +8,7 @@ import pytest
 from shnor_utils import charts
 from shnor_utils import vpr_report as V
 from shnor_utils.dataset import load_dataset
-from shnor_utils.indicators import COLUMNS, compute_indicators, finish
+from shnor_utils.indicators import compute_indicators, finish
 from shnor_utils.methodology import load_methodology
 from shnor_utils.report import Report
 
