@@ -334,6 +334,21 @@ def prepare(cfg: BatchConfig):
     return meth, ds, indicators, cache
 
 
+def release_tables(ds, keep=("schools",)) -> None:
+    """Drop the dataset's large tables from the driver once the run keys are computed: during the
+    reports only the kernels need them (from the snapshot), and a 1,000-school region holds ~1 GB."""
+    import gc
+
+    for name in [n for n in ds.tables if n not in keep]:
+        del ds.tables[name]
+    gc.collect()
+    try:
+        import pyarrow as pa
+        pa.default_memory_pool().release_unused()   # give freed Arrow buffers back to the system
+    except (ImportError, AttributeError):
+        pass
+
+
 def fingerprint(cfg: BatchConfig, options: str) -> str:
     """Everything a whole batch depends on, computed without loading the data (the no-change
     fast path): dataset file digests, methodology files, shnor_utils sources, templates, params."""
@@ -446,6 +461,7 @@ def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope
 
     provenance = {"dataset": str(cfg.dataset), "files": ds.provenance(), "methodology": meth.version,
                   "shnor_utils": package_digest(), "templates": {}}
+    release_tables(ds, keep=("schools",))   # the kernels read the snapshot; the driver needs only schools
     from .state import sha256_file
     for t in {r.template for r in runs}:
         provenance["templates"][t] = sha256_file(cfg.templates / f"{t}.ipynb")

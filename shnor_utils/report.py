@@ -174,7 +174,12 @@ class Report:
         """All rows of `table` (every school of the region) of one year (the report year by default)."""
         year = self.year if year is None else year
         frame = getattr(self.ds, table)
-        return self.derived("of-year", lambda: frame[frame["year"] == year], table, year)
+
+        def select() -> pd.DataFrame:
+            mask = frame["year"] == year
+            return frame if mask.all() else frame[mask]   # a one-year table (vpr_tasks) is not copied
+
+        return self.derived("of-year", select, table, year)
 
     # ---- entity helpers ------------------------------------------------------------------
     @property
