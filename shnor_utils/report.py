@@ -157,8 +157,7 @@ class Report:
         of the indicator table built once per dataset (a region's table has millions of rows)."""
         index = self.derived("indicator-rows", lambda: self.indicators.groupby(["level", "entity_id"], sort=False).indices)
         ids = [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
-        pos = [index[(level, e)] for e in ids if (level, e) in index]
-        return self.indicators.take(np.sort(np.concatenate(pos))) if pos else self.indicators.iloc[0:0]
+        return _take_groups(self.indicators, index, [(level, e) for e in ids])
 
     def own(self, table: str, year: int | None = None) -> pd.DataFrame:
         """Rows of `table` that belong to the report's schools (all of them for the region), in the
@@ -166,8 +165,7 @@ class Report:
         frame = getattr(self.ds, table)
         if self.scope != "region":
             index = self.derived("rows-by-school", lambda: frame.groupby("school_id", sort=False, dropna=True).indices, table)
-            pos = [index[s] for s in self.school_ids if s in index]
-            frame = frame.take(np.sort(np.concatenate(pos))) if pos else frame.iloc[0:0]
+            frame = _take_groups(frame, index, self.school_ids)
         return frame if year is None else frame[frame["year"] == year]
 
     def of_year(self, table: str, year: int | None = None) -> pd.DataFrame:
@@ -278,6 +276,12 @@ def _is_numberlike(v) -> bool:
         return True
     s = str(v).replace(" ", "").replace(",", "").replace("%", "").replace("−", "").replace("+", "").replace("-", "")
     return s.isdigit()
+
+
+def _take_groups(frame: pd.DataFrame, index: dict, keys) -> pd.DataFrame:
+    """Rows of `frame` in the groups `keys` of a `groupby(...).indices` index, in table order."""
+    pos = [index[k] for k in keys if k in index]
+    return frame.take(np.sort(np.concatenate(pos))) if pos else frame.iloc[0:0]
 
 
 def _known_years(indicators: pd.DataFrame) -> list:
