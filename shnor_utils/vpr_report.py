@@ -384,23 +384,26 @@ def distribution_data(rep: Report) -> tuple[pd.DataFrame, dict]:
     """Score distributions (% of participants per primary score) of the entity and the region for the
     sign procedures of the report year, plus {work: [lowest score of «3», «4», «5»]}."""
     procs = [(p["subject"], int(p["grade"])) for p in rep.meth.threshold("objectivity_signs.procedures")]
-    vpr = rep.of_year("vpr")
     own = rep.own("vpr", rep.year)
+
+    def region(subject: str, grade: int) -> tuple[bool, pd.DataFrame]:
+        """(the region wrote this work, its score counts): the same for every report of the year."""
+        vpr = rep.of_year("vpr")
+        work = vpr[(vpr["subject"] == subject) & (vpr["grade"] == grade)]
+        return (not work.empty), O.score_counts(work, ["year"])
+
     parts, bounds = [], {}
     for subject, grade in procs:
-        work = vpr[(vpr["subject"] == subject) & (vpr["grade"] == grade)]
+        written, region_counts = rep.derived("score-counts-region", lambda: region(subject, grade), rep.year, subject, grade)
         scale = rep.meth.vpr_scale(rep.year, subject, grade)
-        if work.empty or scale is None:
+        if not written or scale is None:
             continue
         label = _work(rep.meth, subject, grade)
         bounds[label] = [scale.boundaries[m] for m in (3, 4, 5)]
-        levels = [("регион", work)] if rep.scope == "region" else [
+        levels = [] if rep.scope == "region" else [
             ({"school": "школа", "municipality": "муниципалитет"}[rep.scope],
-             own[(own["subject"] == subject) & (own["grade"] == grade)]),
-            ("регион", work)]
-        for level, frame in levels:
-            c = (rep.derived("score-counts-region", lambda: O.score_counts(work, ["year"]), rep.year, subject, grade)
-                 if level == "регион" else O.score_counts(frame, ["year"]))
+             O.score_counts(own[(own["subject"] == subject) & (own["grade"] == grade)], ["year"]))]
+        for level, c in [*levels, ("регион", region_counts)]:
             if c.empty:
                 continue
             # every score 0 … max, zeros included, so that gaps are drawn as gaps
