@@ -126,7 +126,7 @@ def main() -> int:
     print("2/5 загрузка, проверка и показатели (отдельный процесс)…", flush=True)
     code = ("import time,resource,json;from shnor_utils.dataset import load_dataset;"
             "from shnor_utils.indicators import compute_indicators;t=time.perf_counter();"
-            f"ds=load_dataset({str(data)!r});t1=time.perf_counter();ind=compute_indicators(ds);t2=time.perf_counter();"
+            f"ds=load_dataset({str(data)!r});t1=time.perf_counter();ind=compute_all(ds);t2=time.perf_counter();"
             "print(json.dumps({'load_validate_s':round(t1-t,2),'indicators_s':round(t2-t1,2),'rows_vpr':len(ds.vpr),"
             "'indicator_rows':len(ind),'peak_mb':round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT).stdout

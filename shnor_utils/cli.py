@@ -13,16 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import ShnorError
+from shnor_utils.errors import ShnorError
 
 
 def _demo(args) -> int:
-    from .demo import generate
+    from shnor_utils.demo import generate
 
     truth = generate(args.out, schools=args.schools, seed=args.seed, fmt=args.format)
     print(f"Демонстрационный регион записан в {args.out}: школ {args.schools}, годы {truth.get('years')}")
     if args.real_files:
-        from .readers.writers import write_real_files
+        from shnor_utils.data.formats.writers import write_real_files
 
         paths = write_real_files(args.out, args.real_files)
         print(f"Он же в макетах реальных файлов (ФИС ОКО, РЦОИ, ОО-1): {len(paths)} файлов в {args.real_files}")
@@ -30,7 +30,7 @@ def _demo(args) -> int:
 
 
 def _ingest(args) -> int:
-    from .ingest import ingest
+    from shnor_utils.data.ingest import ingest
 
     result = ingest(args.files, args.out, schools_file=args.schools, secret_file=args.secret_file,
                     max_mb=args.max_file_mb, wave=args.wave)
@@ -39,7 +39,7 @@ def _ingest(args) -> int:
 
 
 def _real_files(args) -> int:
-    from .readers.writers import write_real_files
+    from shnor_utils.data.formats.writers import write_real_files
 
     paths = write_real_files(args.dataset, args.out)
     print(f"Записано файлов в макетах ФИС ОКО, РЦОИ и ОО-1: {len(paths)} → {args.out}")
@@ -47,7 +47,7 @@ def _real_files(args) -> int:
 
 
 def _validate(args) -> int:
-    from .dataset import load_dataset
+    from shnor_utils.data.dataset import load_dataset
 
     ds = load_dataset(args.dataset)
     for name, f in ds.files.items():
@@ -59,18 +59,19 @@ def _validate(args) -> int:
 
 
 def _indicators(args) -> int:
-    from .dataset import load_dataset
-    from .indicators import compute_indicators, write_indicators
+    from shnor_utils.data.dataset import load_dataset
+    from shnor_utils.analyses import compute_all
+    from shnor_utils.indicators import write_indicators
 
     ds = load_dataset(args.dataset)
-    frame = compute_indicators(ds)
+    frame = compute_all(ds)
     write_indicators(frame, args.out)
     print(f"Показателей: {len(frame)}; записано в {args.out}")
     return 0
 
 
 def _run(args) -> int:
-    from .batch import run_batch
+    from shnor_utils.batch.runner import run_batch
 
     return run_batch(args.params, workers=args.workers, only_scope=args.scope, limit=args.limit, force=args.force,
                      dry_run=args.dry_run, retry_failed=args.retry_failed, scheduler=args.scheduler,

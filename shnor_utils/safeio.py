@@ -6,7 +6,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .errors import ParameterError
+from shnor_utils.errors import ParameterError
 
 _SAFE = re.compile(r"[^0-9A-Za-zА-Яа-яЁё_.-]+")
 

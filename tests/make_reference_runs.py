@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
-from shnor_utils.batch import TEMPLATES_DIR, template_spec
+from shnor_utils.batch.runner import TEMPLATES_DIR, template_spec
 from shnor_utils.demo import generate
 
 HERE = Path(__file__).resolve().parent

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from shnor_utils.batch import TEMPLATES_DIR, check_parameters, load_params, plan, run_batch, template_spec
+from shnor_utils.batch.runner import TEMPLATES_DIR, check_parameters, load_params, plan, run_batch, template_spec
 from shnor_utils.errors import ParameterError
 from shnor_utils.safeio import inside
 

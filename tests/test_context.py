@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shnor_utils import context, risk_profiles, shnor_report
-from shnor_utils.dataset import load_dataset
+from shnor_utils.analyses.context import compute as context
+from shnor_utils.analyses.risk_profiles import compute as risk_profiles
+from shnor_utils.analyses.shnor import present as shnor_report
+from shnor_utils.data.dataset import load_dataset
 from shnor_utils.methodology import load_methodology
-from shnor_utils.report import Report
+from shnor_utils.reporting.report import Report
 
 METH = load_methodology()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from shnor_utils.dataset import load_dataset
+from shnor_utils.data.dataset import load_dataset
 from shnor_utils.errors import InputError
 
 from .conftest import SCHOOLS, VPR, write_dataset

@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 from shnor_utils.demo import build, generate
 from shnor_utils.errors import ParameterError
 from shnor_utils.methodology import load_methodology
-from shnor_utils.schema import CONTRACT_TABLES, TABLES
+from shnor_utils.data.schema import CONTRACT_TABLES, TABLES
 
 M = load_methodology()
 SEED = 20261122

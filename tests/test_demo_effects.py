@@ -1,13 +1,13 @@
 """The demo's planted journal-mark inflation is visible in the computed «понизили» shares."""
 import json
 
-from shnor_utils.dataset import load_dataset
-from shnor_utils.indicators import compute_indicators
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.analyses import compute_all
 
 
 def test_planted_journal_inflation_is_visible(demo_small):
     truth = json.loads((demo_small / "truth.json").read_text(encoding="utf-8"))
-    ind = compute_indicators(load_dataset(demo_small), only=["vpr_journal"])
+    ind = compute_all(load_dataset(demo_small), only=["objectivity"])
     lower = ind[ind["indicator_id"] == "vpr_journal_lower"]
     planted = {e["school_id"] for e in truth["journal_inflation"]}
     assert len(planted) >= 3

@@ -3,9 +3,10 @@
 import pandas as pd
 import pytest
 
-from shnor_utils import dynamics as D
-from shnor_utils.dataset import load_dataset
-from shnor_utils.indicators import compute_indicators, finish
+from shnor_utils.analyses.dynamics import compute as D
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.analyses import compute_all
+from shnor_utils.indicators import finish
 from shnor_utils.methodology import load_methodology
 
 from .conftest import write_dataset
@@ -118,7 +119,7 @@ def test_shnor_positive_dynamics_by_hand(tmp_path):
 
 
 def test_demo_export_carries_dd_and_teacher_ids(demo_small):
-    ind = compute_indicators(load_dataset(demo_small))
+    ind = compute_all(load_dataset(demo_small))
     ids = set(ind.indicator_id)
     for required in ("staffing_rate", "vacancies", "teachers_with_deficit", "staffing_rate_dd", "vacancies_dd",
                      "teachers_with_deficit_dd", "vpr_share_2_dd", "shnor_positive_dynamics"):

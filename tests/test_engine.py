@@ -17,7 +17,7 @@ import nbformat
 import pytest
 import yaml
 
-from shnor_utils.batch import run_batch
+from shnor_utils.batch.runner import run_batch
 
 from .conftest import ROOT, read_table, write_table
 
@@ -27,6 +27,7 @@ entity_id = "edu990001"
 year = 2026
 region_name = "Область"
 methodology = None
+cache = None
 fail_on = ""          # entity that raises (while flag_file exists)
 flag_file = ""
 sleep_on = ""         # entity whose cell sleeps 120 s
@@ -34,8 +35,8 @@ die_on = ""           # entity whose kernel dies
 sleep_all = 0.0       # seconds every report sleeps'''
 
 PROBE_BODY = '''import os, time
-from shnor_utils.report import Report
-rep = Report.open(dataset, template="probe", scope=scope, entity_id=entity_id, year=year, region_name=region_name)
+from shnor_utils.session import open_report
+rep = open_report(dataset, template="probe", scope=scope, entity_id=entity_id, year=year, region_name=region_name, cache=cache)
 rep.title("Проба пакета")
 time.sleep(sleep_all)
 if entity_id == fail_on and (not flag_file or os.path.exists(flag_file)):
@@ -58,7 +59,7 @@ def make_templates(folder: Path) -> Path:
                             "parameters": {"dataset": {"type": "str", "required": True},
                                            "scope": {"type": "str", "required": True}, "entity_id": {"type": "str", "required": True},
                                            "year": {"type": "int", "nullable": True}, "region_name": {"type": "str"},
-                                           "methodology": {"type": "str", "nullable": True},
+                                           "methodology": {"type": "str", "nullable": True}, "cache": {"type": "str", "nullable": True},
                                            **{k: {"type": t} for k, t in types.items()}}}
     nb.cells = [nbformat.v4.new_code_cell(PROBE_PARAMS, metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(PROBE_BODY)]

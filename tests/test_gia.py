@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shnor_utils.dataset import load_dataset
-from shnor_utils.gia import _flags, plan_vs_fact, subject_label
-from shnor_utils.indicators import COLUMNS, compute_indicators
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.analyses.gia.compute import _flags, plan_vs_fact, subject_label
+from shnor_utils.analyses import compute_all
+from shnor_utils.indicators import COLUMNS
 from shnor_utils.methodology import load_methodology
 from tests.conftest import SCHOOLS as BASE_SCHOOLS
 from tests.conftest import write_dataset
@@ -57,7 +58,7 @@ GRADUATES = pd.DataFrame({
 @pytest.fixture(scope="module")
 def ind(tmp_path_factory):
     folder = write_dataset(tmp_path_factory.mktemp("gia") / "ds", schools=SCHOOLS, gia=GIA, graduates=GRADUATES)
-    return compute_indicators(load_dataset(folder), only=["gia_results"])
+    return compute_all(load_dataset(folder), only=["gia"])
 
 
 def one(ind, indicator, level, entity, **keys):
@@ -240,7 +241,7 @@ def test_every_target_names_its_source():
 # ---- the demo region: planted low ОГЭ/ЕГЭ results are found --------------------------------------
 @pytest.fixture(scope="module")
 def demo_ind(demo_small):
-    return compute_indicators(load_dataset(demo_small), only=["gia_results"])
+    return compute_all(load_dataset(demo_small), only=["gia"])
 
 
 def test_planted_low_gia_results_are_found(demo_small, demo_ind):
@@ -272,7 +273,7 @@ def test_demo_indicators_everywhere(demo_ind):
 
 # ---- presentation and template -----------------------------------------------------------------
 def test_pp_wording():
-    from shnor_utils.gia_report import pp_diff
+    from shnor_utils.analyses.gia.present import pp_diff
     # 12.5 − 10.0 = +2.5 п.п. above the ±1 tolerance; −0.4 within it
     assert pp_diff(2.5, 1.0) == "+2,5 п.п. (выше)"
     assert pp_diff(-0.4, 1.0) == "−0,4 п.п. (на уровне)"
@@ -280,11 +281,11 @@ def test_pp_wording():
 
 
 def test_school_report_flags_the_planted_low_result(demo_small):
-    from shnor_utils import gia_report as G
-    from shnor_utils.report import Report
+    from shnor_utils.analyses.gia import present as G
+    from shnor_utils.session import open_report
     truth = json.loads((demo_small / "truth.json").read_text(encoding="utf-8"))
     low = next(e for e in truth["low_procedures"] if e["kind"] == "ОГЭ")
-    rep = Report.open(demo_small, template="gia_results", scope="school", entity_id=low["school_id"], year=low["year"])
+    rep = open_report(demo_small, template="gia_results", scope="school", entity_id=low["school_id"], year=low["year"])
     texts = [f.text for f in G.findings(rep) if f.severity == "flag"]
     assert any(t.startswith(f"ОГЭ, {low['subject']}:") for t in texts)
     table, classes = G.results_table(rep, "ОГЭ")
@@ -295,9 +296,9 @@ def test_school_report_flags_the_planted_low_result(demo_small):
 
 
 def test_municipality_ranking_puts_small_groups_last(demo_small):
-    from shnor_utils import gia_report as G
-    from shnor_utils.report import Report
-    rep = Report.open(demo_small, template="gia_results", scope="municipality", entity_id="reg99_m002", year=2025)
+    from shnor_utils.analyses.gia import present as G
+    from shnor_utils.session import open_report
+    rep = open_report(demo_small, template="gia_results", scope="municipality", entity_id="reg99_m002", year=2025)
     table, classes = G.ranking_table(rep)
     ranked = table[table["Место"] != "—"]
     assert list(ranked["Место"]) == list(range(1, len(ranked) + 1))

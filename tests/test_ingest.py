@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 
-from shnor_utils.dataset import load_dataset
-from shnor_utils.ingest import ingest
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.data.ingest import ingest
 
 from .realfiles import f1_rows, xls, xlsx
 

@@ -9,7 +9,7 @@ import pytest
 
 from shnor_utils.cli import main
 from shnor_utils.errors import ParameterError
-from shnor_utils.ingest import ingest
+from shnor_utils.data.ingest import ingest
 
 from .realfiles import f1_rows, xls, xlsx
 from .test_ingest import protocol_rows

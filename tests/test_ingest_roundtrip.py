@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from shnor_utils.cli import main
-from shnor_utils.dataset import load_dataset
-from shnor_utils.ingest import ingest
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.data.ingest import ingest
 from shnor_utils.methodology import load_methodology
-from shnor_utils.readers.oo1 import aggregate_teachers, staffing_cells
-from shnor_utils.readers.writers import fake_person, write_real_files
+from shnor_utils.data.formats.oo1 import aggregate_teachers, staffing_cells
+from shnor_utils.data.formats.writers import fake_person, write_real_files
 
 from .conftest import write_dataset
 from .realfiles import xls

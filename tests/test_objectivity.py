@@ -2,10 +2,11 @@
 import pandas as pd
 import pytest
 
-from shnor_utils.dataset import load_dataset
-from shnor_utils.indicators import COLUMNS, compute_indicators
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.analyses import compute_all
+from shnor_utils.indicators import COLUMNS
 from shnor_utils.methodology import load_methodology
-from shnor_utils.objectivity import agreement_category, journal_counts, journal_targets
+from shnor_utils.analyses.objectivity.compute import agreement_category, journal_counts, journal_targets
 
 
 def value(ind, indicator, level, entity):
@@ -29,7 +30,7 @@ def test_counts_exclude_absent_and_no_journal(tiny):
 
 
 def test_indicators_by_hand(tiny):
-    ind = compute_indicators(load_dataset(tiny))
+    ind = compute_all(load_dataset(tiny))
     assert list(ind.columns) == COLUMNS
     s1 = value(ind, "vpr_journal_lower", "school", "s1")
     assert (s1.value, s1.numerator, s1.denominator) == (50, 2, 4)
@@ -54,6 +55,6 @@ def test_seed_001_targets_and_flags(tiny):
     assert journal_targets(meth, "Математика", 5) == {"confirm": 75, "higher": 10}
     assert journal_targets(meth, "Окружающий мир", 4) == {}
     assert journal_targets(meth, "Химия", 8) == {"confirm": 75}
-    ind = compute_indicators(load_dataset(tiny))
+    ind = compute_all(load_dataset(tiny))
     # s1 has 4 compared marks < 10: a small group is never flagged as missing the target
     assert value(ind, "vpr_journal_confirm", "school", "s1").flag == "small_group"

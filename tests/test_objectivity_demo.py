@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from shnor_utils.dataset import load_dataset
-from shnor_utils.indicators import compute_indicators
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.analyses import compute_all
 
 # Unplanted school × sign × year flags we accept: the demo's «legitimately strong» лицей meets
 # sign 1 (a known false positive of the method, listed in truth["unplanted"]); nothing else.
@@ -15,7 +15,7 @@ MAX_UNPLANTED_SCHOOLS = 1
 @pytest.fixture(scope="module")
 def demo(demo_small):
     truth = json.loads((demo_small / "truth.json").read_text(encoding="utf-8"))
-    return compute_indicators(load_dataset(demo_small)), truth
+    return compute_all(load_dataset(demo_small)), truth
 
 
 def _flagged(ind, indicator_id):

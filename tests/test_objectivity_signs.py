@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from shnor_utils.methodology import load_methodology
-from shnor_utils.objectivity import (_target_hits, boundary_peaks, cohort_jump, inflated_mean, mark_gaps,
+from shnor_utils.analyses.objectivity.compute import (_target_hits, boundary_peaks, cohort_jump, inflated_mean, mark_gaps,
                                      mark_mismatch, objectivity_index_rows, task_comparison, task_pattern)
 
 MA, RU = "Математика", "Русский язык"
@@ -223,8 +223,8 @@ def test_mark_gaps_per_class(meth):
 
 
 def test_seed_001_target_share_and_flags(tmp_path):
-    from shnor_utils.dataset import load_dataset
-    from shnor_utils.indicators import compute_indicators
+    from shnor_utils.data.dataset import load_dataset
+    from shnor_utils.analyses import compute_all
     from tests.conftest import write_dataset
 
     # s1, Биология 6: 6 confirm, 2 higher, 2 lower → strict «подтвердили» 60 %, seed target share
@@ -234,7 +234,7 @@ def test_seed_001_target_share_and_flags(tmp_path):
     bio = vpr_rows("s1", 2024, "Биология", 6, [20] * 10, marks=[4] * 10, journal=[4] * 6 + [3] * 2 + [5] * 2)
     ma = vpr_rows("s1", 2024, MA, 5, [12] * 10, marks=[4] * 10, journal=[4] * 7 + [3] * 3)
     folder = write_dataset(tmp_path / "t", vpr=pd.concat([bio, ma]).assign(absent="false"))
-    ind = compute_indicators(load_dataset(folder))
+    ind = compute_all(load_dataset(folder))
     school = ind[(ind.level == "school") & (ind.entity_id == "s1")].set_index(["indicator_id", "subject"])
     assert school.loc[("vpr_journal_confirm", "Биология"), "value"] == 60
     row = school.loc[("vpr_journal_confirm_target", "Биология")]

@@ -3,9 +3,10 @@ writes, the per-school and per-entity row indexes and the region-wide memo of `R
 import pandas as pd
 import pytest
 
-from shnor_utils import report as R
-from shnor_utils.dataset import files_stamp, load_dataset, read_snapshot, write_snapshot
-from shnor_utils.indicators import compute_indicators
+from shnor_utils import session
+from shnor_utils.reporting import report as R
+from shnor_utils.data.dataset import files_stamp, load_dataset, read_snapshot, write_snapshot
+from shnor_utils.analyses import compute_all
 from shnor_utils.methodology import load_methodology
 
 
@@ -13,7 +14,7 @@ from shnor_utils.methodology import load_methodology
 def loaded(demo_small):
     meth = load_methodology()
     ds = load_dataset(demo_small, methodology=meth)
-    return meth, ds, compute_indicators(ds, meth)
+    return meth, ds, compute_all(ds, meth)
 
 
 def test_snapshot_round_trip_keeps_frames_dtypes_and_provenance(loaded, tmp_path):
@@ -30,14 +31,13 @@ def test_snapshot_round_trip_keeps_frames_dtypes_and_provenance(loaded, tmp_path
 def test_kernel_reads_the_snapshot_instead_of_the_files(loaded, demo_small, tmp_path, monkeypatch):
     meth, ds, _ = loaded
     write_snapshot(ds, tmp_path / f"dataset-{files_stamp(demo_small, meth.digest)}")
-    monkeypatch.setenv("SHNOR_CACHE", str(tmp_path))
-    monkeypatch.setattr(R, "load_dataset", lambda *a, **k: pytest.fail("the files were parsed again"))
-    R._MEMO.clear()
+    monkeypatch.setattr(session, "load_dataset", lambda *a, **k: pytest.fail("the files were parsed again"))
+    session._MEMO.clear()
     try:
-        got, _ = R._load_memo(demo_small, meth)
+        got, _ = session.load(demo_small, meth, cache=str(tmp_path))
         pd.testing.assert_frame_equal(got.vpr, ds.vpr, check_index_type=False)
     finally:
-        R._MEMO.clear()
+        session._MEMO.clear()
         R._DERIVED.clear()
 
 
@@ -82,7 +82,7 @@ def test_derived_is_computed_once_and_forgotten_with_its_dataset(loaded, demo_sm
 def test_contiguous_joins_arrow_chunks_and_keeps_values():
     import pyarrow as pa
 
-    from shnor_utils.dataset import contiguous
+    from shnor_utils.data.dataset import contiguous
     parts = [pd.DataFrame({"id": pd.array([f"s{i}", None], dtype="string"), "n": pd.array([i, None], dtype="Int64")})
              for i in range(5)]
     def chunks(series):

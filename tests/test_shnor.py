@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shnor_utils import shnor
-from shnor_utils.dataset import load_dataset
-from shnor_utils.indicators import compute_indicators
+from shnor_utils.analyses.shnor import compute as shnor
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.analyses import compute_all
 from shnor_utils.methodology import load_methodology
 
 METH = load_methodology()
@@ -185,7 +185,7 @@ def test_demo_official_list_difference(demo):
 
 def test_demo_export_has_rule_indicators_for_every_school_and_year(demo):
     ds, truth = demo
-    ind = compute_indicators(ds, METH, only=["shnor"])
+    ind = compute_all(ds, METH, only=["shnor"])
     n_schools = len(ds.schools)
     school = ind[ind["level"] == "school"]
     for ind_id, years in (("low_procedures", truth["years"]), ("risk_school", truth["years"]),

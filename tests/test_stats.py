@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from shnor_utils.stats import percent, wilson_ci
+from shnor_utils.indicators.stats import percent, wilson_ci
 
 
 def test_wilson_one_of_four_by_hand():

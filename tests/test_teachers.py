@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from shnor_utils.dataset import load_dataset
-from shnor_utils.indicators import compute_indicators
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.analyses import compute_all
 from shnor_utils.methodology import load_methodology
 
 from .conftest import write_dataset
@@ -58,7 +58,7 @@ DEVELOPMENT = pd.DataFrame({
 def ind(tmp_path_factory):
     folder = write_dataset(tmp_path_factory.mktemp("teachers") / "ds", staffing=STAFFING, teachers=TEACHERS,
                            teacher_diagnostics=DIAGNOSTICS, teacher_development=DEVELOPMENT)
-    return compute_indicators(load_dataset(folder))
+    return compute_all(load_dataset(folder))
 
 
 def row(ind, indicator, level, entity, subject=None, year=2024):
@@ -142,7 +142,7 @@ def test_no_teacher_id_in_export(ind):
 def test_planted_vacancies_and_deficits_found(demo_small):
     truth = json.loads((demo_small / "truth.json").read_text(encoding="utf-8"))
     assert 100 * truth["deficit_threshold"] == load_methodology().threshold("teacher_deficits.deficit_below")
-    ind = compute_indicators(load_dataset(demo_small))
+    ind = compute_all(load_dataset(demo_small))
     v = ind[(ind.indicator_id == "vacancies") & (ind.level == "school") & ind.subject.isna() & (ind.value > 0)]
     assert set(zip(v.entity_id, v.year.astype(int))) == {(e["school_id"], e["year"]) for e in truth["vacancies"]}
     for e in truth["vacancies"]:
@@ -160,19 +160,19 @@ def test_planted_vacancies_and_deficits_found(demo_small):
 
 
 def test_report_views_show_planted_effects_without_teachers(demo_small):
-    from shnor_utils import teachers_report as T
-    from shnor_utils.report import Report
+    from shnor_utils.analyses.teachers import present as T
+    from shnor_utils.session import open_report
 
     truth = json.loads((demo_small / "truth.json").read_text(encoding="utf-8"))
     p = truth["teacher_deficits"][0]
-    rep = Report.open(demo_small, template="teacher_deficits", scope="school", entity_id=p["school_id"], year=p["year"])
+    rep = open_report(demo_small, template="teacher_deficits", scope="school", entity_id=p["school_id"], year=p["year"])
     texts = [f.text for f in T.findings(rep)]
     assert any(f"«{p['block']}»" in t for t in texts)
     table, classes = T.deficit_table(rep)
     assert classes[table["Блок диагностики"].tolist().index(p["block"])] == "shnor-flag"
     v = next(e for e in truth["vacancies"] if e["position"] == "учитель")
     mun = rep.ds.schools.set_index("school_id").loc[v["school_id"], "municipality_id"]
-    rep_m = Report.open(demo_small, template="teacher_deficits", scope="municipality", entity_id=mun, year=v["year"])
+    rep_m = open_report(demo_small, template="teacher_deficits", scope="municipality", entity_id=mun, year=v["year"])
     gaps = T.vacancies_by_subject(rep_m)
     assert v["subject"] in gaps.columns
     shown = " ".join(frame.to_string() for frame in (T.staffing_table(rep), table, T.development_table(rep), gaps))

@@ -5,12 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shnor_utils import charts
-from shnor_utils import vpr_report as V
-from shnor_utils.dataset import load_dataset
-from shnor_utils.indicators import compute_indicators, finish
+from shnor_utils.reporting import charts
+from shnor_utils.analyses.objectivity import present as V
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.analyses import compute_all
+from shnor_utils.indicators import finish
 from shnor_utils.methodology import load_methodology
-from shnor_utils.report import Report
+from shnor_utils.reporting.report import Report
 
 
 def _sign(entity, year, value, indicator="vpr_sign_inflated_mean", subject="Русский язык", grade=4):
@@ -41,7 +42,7 @@ def test_flagged_schools_and_years_in_a_row(tiny):
 def demo_rep(demo_small):
     ds = load_dataset(demo_small)
     meth = load_methodology()
-    ind = compute_indicators(ds, meth)
+    ind = compute_all(ds, meth)
     truth = json.loads((demo_small / "truth.json").read_text(encoding="utf-8"))
 
     def make(scope, entity):

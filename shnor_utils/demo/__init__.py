@@ -40,16 +40,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ParameterError
-from ..methodology import Methodology, load_methodology
-from ._world import FORMATS, _World, _check_arguments
-from .schools import _make_pupils, _make_schools, _plant_levels, _schools_table
-from .plants import _plant_inflation, _plant_lows, _plant_objectivity, _vpr_frame
-from .vpr import _score_vpr, _vpr_table, _vpr_tasks
-from .gia import _gia_frame, _gia_tables, _score_gia
-from .teachers import _development_tables, _teachers_tables
-from .truth import _audit, _official_shnor, _risk_profiles
-from .writer import _check_target, _conform, _finish_truth, _write_dataset
+from shnor_utils.errors import ParameterError
+from shnor_utils.methodology import Methodology, load_methodology
+from shnor_utils.demo._world import FORMATS, _World, _check_arguments
+from shnor_utils.demo.schools import _make_pupils, _make_schools, _plant_levels, _schools_table
+from shnor_utils.demo.plants import _plant_inflation, _plant_lows, _plant_objectivity, _vpr_frame
+from shnor_utils.demo.vpr import _score_vpr, _vpr_table, _vpr_tasks
+from shnor_utils.demo.gia import _gia_frame, _gia_tables, _score_gia
+from shnor_utils.demo.teachers import _development_tables, _teachers_tables
+from shnor_utils.demo.truth import _audit, _official_shnor, _risk_profiles
+from shnor_utils.demo.writer import _check_target, _conform, _finish_truth, _write_dataset
 
 
 def generate(out_dir, *, schools: int = 64, seed: int = 20261122,

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
-from ..methodology import Methodology
+from shnor_utils.errors import ParameterError
+from shnor_utils.methodology import Methodology
 
 
 REGION_ID = "reg99"

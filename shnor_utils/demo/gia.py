@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from ._world import (EGE_ELECTIVES, EGE_PRIMARY_MAX, MA, OGE_ELECTIVES, RU, _LOW_EXTRA_PP, _World,
+from shnor_utils.demo._world import (EGE_ELECTIVES, EGE_PRIMARY_MAX, MA, OGE_ELECTIVES, RU, _LOW_EXTRA_PP, _World,
     _discretize, _fail_tau, _group_rows, _logit, _marks)
-from .schools import _ability, _members, _sittings
-from .plants import _sign_procedures
-from .vpr import _Block, _calibrate, _enforce_honest, _force_failures, _rule_caps
+from shnor_utils.demo.schools import _ability, _members, _sittings
+from shnor_utils.demo.plants import _sign_procedures
+from shnor_utils.demo.vpr import _Block, _calibrate, _enforce_honest, _force_failures, _rule_caps
 
 
 # ---- ГИА -------------------------------------------------------------------------------------------

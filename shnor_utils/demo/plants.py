@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._world import (LOW_TEMPLATES, MA, RU, TASK_PROCEDURES, VPR_SUBJECTS, _ABSENT, _MIN_LOW_N, _MIN_SIGN_N,
+from shnor_utils.demo._world import (LOW_TEMPLATES, MA, RU, TASK_PROCEDURES, VPR_SUBJECTS, _ABSENT, _MIN_LOW_N, _MIN_SIGN_N,
     _World)
-from .schools import _ability, _members, _pick, _sittings
+from shnor_utils.demo.schools import _ability, _members, _pick, _sittings
 
 
 # ---- ВПР participants -------------------------------------------------------------------------

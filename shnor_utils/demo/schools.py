@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..schema import TABLES
-from ._world import (REGION_ID, _PER_GRADE, _RESILIENT_BOOST, _STAY_TO_11, _TREND, _TYPE_BONUS, _World,
+from shnor_utils.data.schema import TABLES
+from shnor_utils.demo._world import (REGION_ID, _PER_GRADE, _RESILIENT_BOOST, _STAY_TO_11, _TREND, _TYPE_BONUS, _World,
     _logit, _ranges, _sigmoid, _split)
 
 

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..schema import BLOCKS, TABLES
-from ._world import DEFICIT_THRESHOLD, REGION_ID, _World
-from .schools import _pick
+from shnor_utils.data.schema import BLOCKS, TABLES
+from shnor_utils.demo._world import DEFICIT_THRESHOLD, REGION_ID, _World
+from shnor_utils.demo.schools import _pick
 
 
 # ---- teachers and staffing ---------------------------------------------------------------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._world import RISK_FACTORS, _World
-from .plants import _in_procedures, _sign_procedures, _vpr_groups
-from .vpr import _spearman_by_group
+from shnor_utils.demo._world import RISK_FACTORS, _World
+from shnor_utils.demo.plants import _in_procedures, _sign_procedures, _vpr_groups
+from shnor_utils.demo.vpr import _spearman_by_group
 
 
 # ---- risk profiles and the official list ---------------------------------------------------------

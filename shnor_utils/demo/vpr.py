@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..schema import TABLES
-from ._world import (MA, RU, TASK_PROCEDURES, WAVE, _HONEST_MARGIN_PP, _LOW_EXTRA_PP, _NO_JOURNAL, _World,
+from shnor_utils.data.schema import TABLES
+from shnor_utils.demo._world import (MA, RU, TASK_PROCEDURES, WAVE, _HONEST_MARGIN_PP, _LOW_EXTRA_PP, _NO_JOURNAL, _World,
     _discretize, _fail_tau, _group_rows, _logit, _marks, _sigmoid)
-from .plants import _in_procedures, _sign_procedures, _vpr_groups
+from shnor_utils.demo.plants import _in_procedures, _sign_procedures, _vpr_groups
 
 
 # ---- ВПР scores ---------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
-from ..schema import TABLES
-from ._world import DEFICIT_THRESHOLD, REGION_ID, REGION_NAME, RISK_FACTORS, _World
+from shnor_utils.errors import ParameterError
+from shnor_utils.data.schema import TABLES
+from shnor_utils.demo._world import DEFICIT_THRESHOLD, REGION_ID, REGION_NAME, RISK_FACTORS, _World
 
 
 # ---- truth, conformance, writing ----------------------------------------------------------------

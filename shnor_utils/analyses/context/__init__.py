@@ -1,0 +1,1 @@
+"""Analysis «context»: analysis.py (spec), compute.py (indicators), present.py (what its templates show)."""

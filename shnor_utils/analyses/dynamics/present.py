@@ -1,0 +1,170 @@
+"""Presentation of the indicator-dynamics report: the series of every catalogue indicator of the
+entity with DD, class and plan vs fact; series against municipality and region; findings."""
+from __future__ import annotations
+
+import pandas as pd
+
+from shnor_utils.analyses.dynamics.compute import CLASS_RU, DIRECTION_RU, catalogue, plan_fact, tolerance, unsupported
+from shnor_utils.reporting.report import Report
+from shnor_utils.reporting.html import Finding, fmt_num
+
+MAX_LISTED = 8
+
+
+def _value(v, unit: str) -> str:
+    if v is None or pd.isna(v):
+        return "—"
+    if unit == "%":
+        return fmt_num(v, 1) + " %"
+    return fmt_num(v, 2 if unit == "ставок" else (0 if unit == "шт." else 1))
+
+
+def _dd(v, unit: str) -> str:
+    if v is None or pd.isna(v):
+        return "—"
+    sign = "+" if v > 0 else "−" if v < 0 else ""
+    return sign + _value(abs(v), unit).replace(" %", " п.п.")
+
+
+def _label(name: str, subject, grade, exam) -> str:
+    parts = [p for p in (exam if pd.notna(exam) else None, subject if pd.notna(subject) else None,
+                         f"{int(grade)} класс" if pd.notna(grade) else None) if p]
+    return name + (f" ({', '.join(parts)})" if parts else "")
+
+
+def entity_series(rep: Report, level: str | None = None, entity: str | None = None) -> pd.DataFrame:
+    """Long frame of the entity's catalogue indicators: id, subject, grade, exam, year, value, dd, class."""
+    level, entity = level or rep.scope, entity or rep.entity_id
+    cat = catalogue(rep.meth)
+    ind = rep.indicators
+    mine = ind[(ind["level"] == level) & (ind["entity_id"] == entity)]
+    base = mine[mine["indicator_id"].isin(list(cat))]
+    dd = mine[mine["indicator_id"].str.endswith("_dd")]
+    dd = dd.assign(indicator_id=dd["indicator_id"].str[:-3])[["indicator_id", "subject", "grade", "exam", "year", "value", "flag"]]
+    keys = ["indicator_id", "subject", "grade", "exam", "year"]
+    merged = base[[*keys, "value", "denominator"]].merge(
+        dd.rename(columns={"value": "dd", "flag": "class"}), on=keys, how="left")
+    return merged
+
+
+def dynamics_table(rep: Report) -> tuple[pd.DataFrame, list]:
+    """One row per indicator (× subject × grade × exam) of the entity: values by year, DD of the
+    report year, class, and the seed target with the gap."""
+    cat = catalogue(rep.meth)
+    s = entity_series(rep)
+    if s.empty:
+        return pd.DataFrame(), []
+    years = sorted(int(y) for y in s["year"].dropna().unique() if int(y) <= rep.year)[-5:]
+    order = {ind: i for i, ind in enumerate(cat)}
+    s = s.assign(_o=s["indicator_id"].map(order)).sort_values(["_o", "exam", "subject", "grade", "year"], na_position="first")
+    out, classes = [], []
+    for (ind, subject, grade, exam), g in s.groupby(["indicator_id", "subject", "grade", "exam"], dropna=False, sort=False):
+        entry = cat[ind]
+        unit = entry.get("unit", "")
+        by_year = g.set_index("year")
+        if rep.year not in by_year.index:
+            continue
+        row = {"Показатель": _label(entry["name"], subject, grade, exam), "Лучше": "↑" if entry["direction"] == "higher" else "↓"}
+        for y in years:
+            row[str(y)] = _value(by_year["value"].get(y), unit)
+        cur = by_year.loc[rep.year]
+        row["DD"] = _dd(cur["dd"], unit)
+        cls = cur["class"] if pd.notna(cur["class"]) else None
+        row["Динамика"] = CLASS_RU.get(cls, "—")
+        pf = plan_fact(cur["value"], entry, rep.year)
+        row["Цель"] = f"{_value(pf['target'], unit)} ({pf['target_year']})" if pf["target"] is not None else "—"
+        row["Факт − цель"] = _dd(pf["gap"], unit) if pf["gap"] is not None else "—"
+        out.append(row)
+        classes.append({"negative": "shnor-flag", "positive": "shnor-ok", "small_group": "shnor-small"}.get(cls, ""))
+    return pd.DataFrame(out), classes
+
+
+def chart_series(rep: Report, indicator_id: str, **filters) -> pd.DataFrame:
+    """Series of one indicator for the entity, its municipality and the region (for a line chart)."""
+    rows = rep.level_rows(indicator_id, **filters)
+    for c in ("subject", "grade", "exam"):
+        if c not in filters:
+            rows = rows[rows[c].isna()]
+    return rows[["year", "value", "уровень"]].astype({"year": int, "value": "float64"}).sort_values("year")
+
+
+def chart_indicators(rep: Report) -> list[str]:
+    """Catalogue indicators with a total series (no subject/grade split) of the entity, ≥ 2 years."""
+    s = entity_series(rep)
+    s = s[s["subject"].isna() & s["grade"].isna() & s["exam"].isna()]
+    counts = s.groupby("indicator_id")["year"].nunique()
+    cat = list(catalogue(rep.meth))
+    return [i for i in cat if counts.get(i, 0) >= 2]
+
+
+def positive_share_table(rep: Report) -> pd.DataFrame:
+    """«Доля ШНОР с положительной динамикой» (seed 001, ≥ 25 %) and the НСУ analogue (seed 004, I3) by year."""
+    cat = catalogue(rep.meth)
+    ind = rep.indicators
+    out = []
+    for iid in ("shnor_positive_dynamics", "nsu_positive_dynamics"):
+        rows = ind[(ind["indicator_id"] == iid) & (ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id)]
+        for _, r in rows.sort_values("year").iterrows():
+            if iid == "shnor_positive_dynamics":
+                target, ty = rep.meth.threshold("dynamics.shnor_positive_target"), None
+            else:
+                pf = plan_fact(r["value"], cat[iid], int(r["year"]))
+                target, ty = pf["target"], pf["target_year"]
+            out.append({"Показатель": cat[iid]["name"], "Год": int(r["year"]),
+                        "Школ в перечне (оценено)": fmt_num(r["denominator"], 0),
+                        "С положительной динамикой": fmt_num(r["numerator"], 0), "Доля": _value(r["value"], "%"),
+                        "Цель": ("—" if target is None else f"≥ {_value(target, '%')}" + (f" ({ty})" if ty else "")),
+                        "Оценка": "ниже цели" if pd.notna(r["flag"]) and r["flag"] == "below_target" else ("цель достигнута" if target is not None else "")})
+    return pd.DataFrame(out)
+
+
+def catalogue_table(rep: Report) -> pd.DataFrame:
+    """The catalogue: id, name, unit, direction, tolerance, source, status."""
+    status = {"computed": "рассчитывается", "supportable": "данные есть, расчёт в другом отчёте"}
+    return pd.DataFrame([{"Код": i, "Показатель": e["name"], "Формула": e["formula"], "Ед.": e["unit"],
+                          "Направление": DIRECTION_RU[e["direction"]],
+                          "Допуск «стабильной» динамики": fmt_num(tolerance(e, rep.meth), 1),
+                          "Источник": e["source"], "Статус": status.get(e["status"], e["status"])}
+                         for i, e in catalogue(rep.meth).items()])
+
+
+def unsupported_table(rep: Report) -> pd.DataFrame:
+    return pd.DataFrame([{"Seed": u["seed"], "Показатель": u["name"], "Почему не рассчитывается": u["reason"]}
+                         for u in unsupported(rep.meth)])
+
+
+def findings(rep: Report) -> list[Finding]:
+    """Negative dynamics of the report year and missed targets, with rule and source."""
+    cat = catalogue(rep.meth)
+    s = entity_series(rep)
+    cur = s[s["year"] == rep.year]
+    out = []
+    neg = cur[cur["class"] == "negative"]
+    for _, r in neg.head(MAX_LISTED).iterrows():
+        e = cat[r["indicator_id"]]
+        tol = tolerance(e, rep.meth)
+        out.append(Finding(
+            f"{_label(e['name'], r['subject'], r['grade'], r['exam'])}: отрицательная динамика, DD = {_dd(r['dd'], e['unit'])} "
+            f"({_value(r['value'], e['unit'])} в {rep.year} г.).",
+            rule=f"DD = D(t) − D(t−1); {DIRECTION_RU[e['direction']]}; допуск {fmt_num(tol, 1)}",
+            source=e.get("tolerance_source") or (e["source"] if e.get("tolerance") is not None
+                                                 else rep.meth.source("dynamics.tolerance_pp")), severity="flag"))
+    if len(neg) > MAX_LISTED:
+        out.append(Finding(f"И ещё {len(neg) - MAX_LISTED} показателей с отрицательной динамикой — см. таблицу.",
+                           rule="DD = D(t) − D(t−1)", source="seed 001 (Тюмень, 2021)"))
+    for _, r in cur.iterrows():
+        e = cat[r["indicator_id"]]
+        pf = plan_fact(r["value"], e, rep.year)
+        if pf["met"] is False and not (pd.notna(r["denominator"]) and r["denominator"] < rep.meth.threshold("staffing.min_teachers")):
+            out.append(Finding(f"{_label(e['name'], r['subject'], r['grade'], r['exam'])}: факт {_value(r['value'], e['unit'])} — "
+                               f"цель {_value(pf['target'], e['unit'])} ({pf['target_year']} г.) не достигнута.",
+                               rule=f"план/факт: {e.get('target_rule', 'не менее')}", source=e["source"], severity="warning"))
+    if rep.scope != "school":
+        share = rep.indicators
+        low = share[(share["indicator_id"] == "shnor_positive_dynamics") & (share["level"] == rep.scope)
+                    & (share["entity_id"] == rep.entity_id) & (share["year"] == rep.year) & (share["flag"] == "below_target")]
+        if len(low):
+            out.append(Finding(f"Доля ШНОР с положительной динамикой результатов {_value(low['value'].iloc[0], '%')} — ниже цели.",
+                               rule=f"≥ {rep.meth.threshold('dynamics.shnor_positive_target')} %",
+                               source=rep.meth.source("dynamics.shnor_positive_target"), severity="flag"))
+    return out

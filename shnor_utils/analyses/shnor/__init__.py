@@ -1,0 +1,1 @@
+"""Analysis «shnor»: analysis.py (spec), compute.py (indicators), present.py (what its templates show)."""

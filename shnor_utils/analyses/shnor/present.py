@@ -1,0 +1,412 @@
+"""Presentation of `shnor_selection` (municipality, region) and `school_passport` (school):
+Russian tables with formatted values, chart data and findings.
+
+Numbers come from the indicator table (shnor.py, context.py, risk_profiles.py) and from the
+functions of those modules; this module only selects, words and formats them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from shnor_utils.analyses.context import compute as context
+from shnor_utils.analyses.risk_profiles import compute as risk_profiles
+from shnor_utils.analyses.shnor import compute as shnor
+from shnor_utils.reporting.report import Report
+from shnor_utils.reporting.html import Finding, display_html, esc, fmt_num, fmt_pct
+
+SHNOR_SOURCE_RULE = "ШНОР(Y): k(Y−1) ≥ 2 или k(Y−1) ≥ 1 и k(Y−2) ≥ 1; k — число процедур, где ≥ 30 % «2» / ниже минимума"
+ALT_RULE = "нижний дециль по доле неуспешных результатов не менее чем по m процедурам два года подряд, без школ с признаками необъективности"
+TEMPLATES = Path(__file__).resolve().parent.parent.parent.parent / "notebooks" / "templates"
+
+
+def _ind(rep: Report, indicator_id: str, level: str | None = None) -> pd.DataFrame:
+    ind = rep.indicators
+    rows = ind[ind["indicator_id"] == indicator_id]
+    return rows if level is None else rows[rows["level"] == level]
+
+
+def _status(rep: Report) -> pd.DataFrame:
+    """shnor / risk_school / low_procedures per school × year of the report's schools (wide)."""
+    rows = rep.indicators[(rep.indicators["level"] == "school") & rep.indicators["entity_id"].isin(rep.school_ids)
+                          & rep.indicators["indicator_id"].isin(["shnor", "risk_school", "low_procedures"])]
+    if rows.empty:
+        return pd.DataFrame(columns=["school_id", "year", "shnor", "risk_school", "low_procedures"])
+    wide = rows.pivot_table(index=["entity_id", "year"], columns="indicator_id", values="value", aggfunc="first")
+    return wide.reset_index().rename(columns={"entity_id": "school_id"})
+
+
+def list_year(rep: Report) -> int:
+    """The list shown: the list of the report year (formed from the two previous years' results)."""
+    return int(rep.year)
+
+
+def _low_procs(rep: Report) -> pd.DataFrame:
+    rows = _ind(rep, "shnor_fail_share", "school")
+    return rows[(rows["flag"] == "low_result") & rows["entity_id"].isin(rep.school_ids)]
+
+
+def _reason(low: pd.DataFrame, school_id: str, year: int) -> str:
+    """«2025: ВПР Математика 6, ЕГЭ Русский язык; 2024: …» — the low procedures behind the list of `year`."""
+    parts = []
+    for y in (year - 1, year - 2):
+        mine = low[(low["entity_id"] == school_id) & (low["year"] == y)]
+        if len(mine):
+            procs = ", ".join(f"{r.exam} {r.subject}" + (f" {int(r.grade)}" if r.exam == "ВПР" else "") +
+                              f" ({fmt_pct(r.value, 0)})" for r in mine.itertuples())
+            parts.append(f"{y}: {procs}")
+    return "; ".join(parts)
+
+
+def selection_table(rep: Report, year: int | None = None) -> tuple[pd.DataFrame, list]:
+    """The ШНОР list of `year` for the report's schools: how each school got on it, whether it is
+    new, returning or staying, and the official list where given."""
+    year = year or list_year(rep)
+    st = _status(rep)
+    on = st[(st["year"] == year) & (st["shnor"] == 1)]
+    prev = set(st[(st["year"] == year - 1) & (st["shnor"] == 1)]["school_id"])
+    earlier = set(st[(st["year"] < year - 1) & (st["shnor"] == 1)]["school_id"])
+    official = _ind(rep, "shnor_official", "school")
+    off_year = official[official["year"] == year]
+    has_official = bool(len(_ind(rep, "shnor_official_agreement")[lambda f: f["year"] == year]))
+    low = _low_procs(rep)
+    schools = rep.ds.schools.set_index("school_id")
+    rows, classes = [], []
+    for sid in sorted(on["school_id"]):
+        change = "остаётся в перечне" if sid in prev else ("возвращается в перечень" if sid in earlier else "впервые")
+        row = {"Школа": schools.at[sid, "school_name"], "Код": sid, "Муниципалитет": schools.at[sid, "municipality_name"],
+               "Основание: процедуры с низкими результатами": _reason(low, sid, year), "Изменение": change}
+        if has_official:
+            hit = off_year[off_year["entity_id"] == sid]
+            row["В официальном перечне"] = "да" if len(hit) and hit["value"].iloc[0] == 1 else "нет"
+        rows.append(row)
+        classes.append("shnor-flag" if change != "остаётся в перечне" else "")
+    return pd.DataFrame(rows), classes
+
+
+def exits_table(rep: Report, year: int | None = None) -> pd.DataFrame:
+    """Schools that were on the list of Y−1 and are not on the list of Y (вышли из перечня)."""
+    year = year or list_year(rep)
+    st = _status(rep)
+    was = set(st[(st["year"] == year - 1) & (st["shnor"] == 1)]["school_id"])
+    now = set(st[(st["year"] == year) & (st["shnor"] == 1)]["school_id"])
+    names = rep.school_names()
+    return pd.DataFrame([{"Школа": names.get(s, s), "Код": s} for s in sorted(was - now)])
+
+
+def history_table(rep: Report) -> pd.DataFrame:
+    """Every school of the scope ever listed: years on the list, entries, exits, re-entries."""
+    st = _status(rep).rename(columns={"shnor": "shnor_v"})
+    st = st.assign(shnor=st["shnor_v"].map({1: True, 0: False}))
+    hist = shnor.list_history(st[["school_id", "year", "shnor"]])
+    names = rep.school_names()
+    def years(v):
+        return ", ".join(str(y) for y in v) or "—"
+    return pd.DataFrame({"Школа": hist["school_id"].map(names), "Код": hist["school_id"],
+                         "Годы в перечне": hist["years_on"].map(years), "Вход": hist["entries"].map(years),
+                         "Выход": hist["exits"].map(years), "Повторный вход": hist["reentries"].map(years)})
+
+
+def dynamics_frame(rep: Report) -> pd.DataFrame:
+    """R1, R2 and counts of the entity by list year (numbers, for the table and the chart)."""
+    level = rep.scope
+    ent = rep.entity_id
+    out = []
+    for ind_id in ("shnor_count", "shnor_share", "risk_school_count", "risk_school_share", "shnor_free_municipalities"):
+        rows = _ind(rep, ind_id, level)
+        rows = rows[rows["entity_id"] == ent]
+        out.append(rows.set_index("year")["value"].rename(ind_id))
+    frame = pd.concat(out, axis=1).sort_index()
+    frame["forecast"] = frame.index.isin(_ind(rep, "shnor_count")[lambda f: f["flag"] == "forecast"]["year"])
+    return frame.reset_index().rename(columns={"index": "year"})
+
+
+def dynamics_table(rep: Report) -> pd.DataFrame:
+    f = dynamics_frame(rep)
+    rows = []
+    prev = None
+    for r in f.itertuples(index=False):
+        change = "—" if prev is None or pd.isna(r.shnor_count) or pd.isna(prev) else _signed(r.shnor_count - prev).replace(",0", "")
+        row = {"Перечень на год": f"{int(r.year)}" + (" (прогноз)" if r.forecast else ""),
+               "ШНОР, школ": fmt_num(r.shnor_count, 0), "Доля ШНОР (R1)": fmt_pct(r.shnor_share),
+               "Изменение числа ШНОР": change, "Школ риска (R2), число": fmt_num(r.risk_school_count, 0),
+               "Доля школ риска (R2)": fmt_pct(r.risk_school_share)}
+        if rep.scope == "region":
+            row["МО без ШНОР"] = fmt_num(r.shnor_free_municipalities, 0)
+        rows.append(row)
+        prev = r.shnor_count
+    return pd.DataFrame(rows)
+
+
+def fail_share_table(rep: Report, indicator_id: str = "shnor_fail_share") -> pd.DataFrame:
+    """R3–R10 (or R12 for risk_fail_share) of the entity: procedure × year, % «2» / below minimum."""
+    rows = _ind(rep, indicator_id, rep.scope)
+    rows = rows[rows["entity_id"] == rep.entity_id]
+    if rows.empty:
+        return pd.DataFrame()
+    rows = rows.assign(Процедура=rows["exam"] + " " + rows["subject"] +
+                       rows["grade"].astype(str).where(rows["exam"] == "ВПР", "").radd(" ").where(rows["exam"] == "ВПР", ""))
+    wide = rows.pivot_table(index="Процедура", columns="year", values="value", aggfunc="first")
+    order = [p for p in shnor.procedures(rep.meth)["procedure"] if p in wide.index]
+    wide = wide.reindex(order)
+    wide = wide.apply(lambda c: c.map(fmt_pct))
+    wide.columns = [f"{int(y)} г." for y in wide.columns]
+    return wide.reset_index()
+
+
+def official_differences(rep: Report) -> pd.DataFrame:
+    rows = _ind(rep, "shnor_official", "school")
+    rows = rows[rows["entity_id"].isin(rep.school_ids) & rows["flag"].isin(["only_official", "only_computed"])]
+    names = rep.school_names()
+    words = {"only_official": "в официальном перечне, но не выбрана правилом 30 %",
+             "only_computed": "выбрана правилом 30 %, но нет в официальном перечне"}
+    return pd.DataFrame({"Год перечня": rows["year"].astype(int), "Школа": rows["entity_id"].map(names),
+                         "Код": rows["entity_id"], "Расхождение": rows["flag"].map(words)}).reset_index(drop=True)
+
+
+def official_agreement(rep: Report, year: int) -> float | None:
+    rows = _ind(rep, "shnor_official_agreement")
+    rows = rows[rows["year"] == year]
+    return None if rows.empty else float(rows["value"].iloc[0])
+
+
+def method_comparison(rep: Report, year: int | None = None) -> pd.DataFrame:
+    """Where the Rosobrnadzor rule and the alternative (ФИОКО-style) method differ in `year`."""
+    year = year or list_year(rep)
+    alt = shnor.alternative_list(rep.indicators, rep.meth)
+    alt = alt[(alt["year"] == year) & alt["school_id"].isin(rep.school_ids)].set_index("school_id")
+    st = _status(rep)
+    rule = set(st[(st["year"] == year) & (st["shnor"] == 1)]["school_id"])
+    alt_on = set(alt.index[alt["alt"]])
+    excluded = set(alt.index[alt["excluded"] & alt["candidate"]])
+    names = rep.school_names()
+    rows = []
+    for sid in sorted(rule ^ alt_on | (excluded & rule)):
+        if sid in rule and sid in alt_on:
+            continue
+        how = ("только по правилу 30 %" if sid in rule else "только по альтернативному методу")
+        if sid in excluded:
+            how += "; исключена альтернативным методом из-за признаков необъективности"
+        rows.append({"Школа": names.get(sid, sid), "Код": sid, "Где в перечне": how})
+    return pd.DataFrame(rows)
+
+
+# ---- context -------------------------------------------------------------------------------
+def _va(rep: Report) -> pd.DataFrame:
+    if not hasattr(rep, "_va_cache"):
+        rep._va_cache = context.context_table(rep.ds, rep.meth)
+    return rep._va_cache
+
+
+def context_year(rep: Report) -> int | None:
+    """Latest result year ≤ the report year that has value added."""
+    va = _va(rep)
+    years = sorted(y for y in va["year"].unique() if y <= rep.year) if len(va) else []
+    return int(years[-1]) if years else None
+
+
+def context_frame(rep: Report) -> pd.DataFrame:
+    """Chart data: every school of the region in the context year (social index, result,
+    expected); `группа` marks the report's schools (others are shown only as points)."""
+    va = _va(rep)
+    y = context_year(rep)
+    if y is None:
+        return pd.DataFrame()
+    part = va[va["year"] == y].copy()
+    status = _status(rep)
+    listed = set(status[(status["year"] == rep.year) & (status["shnor"] == 1)]["school_id"])
+    mine = part["school_id"].isin(rep.school_ids)
+    part["группа"] = "другие школы региона"
+    part.loc[mine, "группа"] = "школы отчёта"
+    part.loc[mine & part["school_id"].isin(listed), "группа"] = "ШНОР"
+    part.loc[mine & (part["verdict"] == "выше ожидаемого"), "группа"] = "выше ожидаемого"
+    return part
+
+
+def value_added_table(rep: Report, top: int | None = None) -> tuple[pd.DataFrame, list]:
+    """The report's schools by contextual value added (context year): cluster, actual, expected,
+    value added with its 95 % interval, verdict, difference from the cluster mean."""
+    part = context_frame(rep)
+    if part.empty:
+        return pd.DataFrame(), []
+    part = part[part["school_id"].isin(rep.school_ids)].sort_values("va", ascending=False)
+    names = rep.school_names()
+    rows, classes = [], []
+    for r in part.itertuples(index=False):
+        rows.append({"Школа": names.get(r.school_id, r.school_id), "Кластер": r.cluster,
+                     "Индекс благополучия": fmt_num(r.social_index, 1),
+                     "Результат, п.п.": _signed(r.result), "Ожидаемый, п.п.": _signed(r.expected),
+                     "Добавленная ценность, п.п.": _signed(r.va),
+                     "ДИ 95 %": f"{_signed(r.va_low)} … {_signed(r.va_high)}",
+                     "Против среднего кластера, п.п.": _signed(r.result - r.cluster_mean), "Оценка": r.verdict})
+        classes.append({"выше ожидаемого": "shnor-ok", "ниже ожидаемого": "shnor-flag"}.get(r.verdict, ""))
+    return pd.DataFrame(rows), classes
+
+
+def mentors_table(rep: Report) -> pd.DataFrame:
+    """For each ШНОР / risk school of the scope: mentor candidates of the same cluster among the
+    scope's schools with positive value added in the context year."""
+    va = _va(rep)
+    y = context_year(rep)
+    if y is None:
+        return pd.DataFrame()
+    st = _status(rep)
+    all_status = rep.indicators[(rep.indicators["level"] == "school")
+                                & rep.indicators["indicator_id"].isin(["shnor", "risk_school"])
+                                & (rep.indicators["year"].isin([rep.year, y])) & (rep.indicators["value"] == 1)]
+    low_all = set(all_status["entity_id"])
+    low_mine = set(st[((st["year"] == rep.year) & (st["shnor"] == 1)) | ((st["year"] == y) & (st["risk_school"] == 1))]["school_id"])
+    pairs = context.mentor_candidates(va[(va["year"] == y) & va["school_id"].isin(rep.school_ids)], low_all, rep.meth.threshold("context.mentors_per_school"))
+    pairs = pairs[pairs["school_id"].isin(low_mine)]
+    # a municipality report names only its own schools (others are shown in the region's report)
+    pairs = pairs[pairs["school_id_mentor"].isin(rep.school_ids)]
+    names = rep.school_names()
+    return pd.DataFrame({"Школа с низкими результатами": pairs["school_id"].map(names),
+                         "Кластер": pairs["cluster"],
+                         "Кандидат в наставники": pairs["school_id_mentor"].map(names),
+                         "Добавленная ценность наставника, п.п.": pairs["va_mentor"].map(_signed),
+                         "Значимо выше ожидаемого": pairs["significant"].map({True: "да", False: "нет"})})
+
+
+def _signed(v) -> str:
+    if v is None or pd.isna(v):
+        return "—"
+    return (f"{'+' if v > 0 else '−' if v < 0 else ''}{abs(v):.1f}").replace(".", ",")
+
+
+# ---- risk profiles -------------------------------------------------------------------------
+def risk_distribution(rep: Report) -> pd.DataFrame:
+    if not rep.ds.has("risk_profiles"):
+        return pd.DataFrame()
+    rp = rep.ds.risk_profiles
+    years = sorted(y for y in rp["year"].unique() if y <= rep.year)
+    if not years:
+        return pd.DataFrame()
+    return risk_profiles.level_distribution(rp, rep.meth, rep.school_ids, int(years[-1]))
+
+
+def risk_profile_table(rep: Report) -> pd.DataFrame:
+    if not rep.ds.has("risk_profiles") or rep.scope != "school":
+        return pd.DataFrame()
+    return risk_profiles.school_profile(rep.ds.risk_profiles, rep.meth, rep.entity_id)
+
+
+# ---- findings ------------------------------------------------------------------------------
+def findings(rep: Report) -> list[Finding]:
+    """«На что обратить внимание» of shnor_selection."""
+    src = rep.meth.source("low_results_rule.share_failed")
+    out: list[Finding] = []
+    year = list_year(rep)
+    table, _ = selection_table(rep, year)
+    if len(table):
+        new = (table["Изменение"] != "остаётся в перечне").sum()
+        out.append(Finding(f"В перечне ШНОР на {year} г. — {len(table)} школ(ы), из них {new} впервые или повторно.",
+                           rule=SHNOR_SOURCE_RULE, source=src, severity="flag"))
+    nxt, _ = selection_table(rep, year + 1)
+    if len(nxt):
+        out.append(Finding(f"По результатам {year} г. в перечень на {year + 1} г. попадут {len(nxt)} школ(ы) (прогноз).",
+                           rule=SHNOR_SOURCE_RULE, source=src, severity="warning"))
+    diff = official_differences(rep)
+    diff = diff[diff["Год перечня"] == year] if len(diff) else diff
+    for r in diff.itertuples(index=False):
+        out.append(Finding(f"{r.Школа}: {r.Расхождение} ({year} г.).", rule="сравнение с официальным перечнем (official_shnor)",
+                           source="seed 003, R1: список ФИОКО из ФИС ОКО", severity="warning"))
+    part = context_frame(rep)
+    if len(part):
+        good = part[part["school_id"].isin(rep.school_ids) & (part["verdict"] == "выше ожидаемого")
+                    & (part["social_index"] < rep.meth.threshold("context.index_bands")[0])]
+        names = rep.school_names()
+        for r in good.sort_values("va", ascending=False).itertuples(index=False):
+            out.append(Finding(f"{names.get(r.school_id, r.school_id)}: в трудных условиях (индекс {fmt_num(r.social_index, 1)}) "
+                               f"результат выше ожидаемого на {_signed(r.va)} п.п. — возможный наставник.",
+                               rule="контекстная добавленная ценность: ДИ 95 % выше 0",
+                               source=rep.meth.source("context.index_bands"), severity="info"))
+    return out
+
+
+# ---- school passport -----------------------------------------------------------------------
+def _words(rep: Report) -> dict:
+    return rep.meth.data.get("flags", {})
+
+
+def passport_flags(rep: Report, year: int | None = None) -> pd.DataFrame:
+    """Every flag of the school in `year` from EVERY analysis, read generically from the indicator
+    table: a school-level row with a flag (other than «not_flags»), or a 0/1 indicator equal to 1."""
+    year = year or rep.year
+    words = _words(rep)
+    ind = rep.indicators
+    mine = ind[(ind["level"] == "school") & (ind["entity_id"] == rep.entity_id) & (ind["year"] == year)]
+    values = ind.dropna(subset=["value"]).groupby("indicator_id")["value"].agg(lambda v: set(v.unique()) <= {0, 1})
+    binary_ids = set(values[values].index)
+    skip = set(words.get("not_flags", [])) | {"forecast"}
+    flagged = mine[mine["flag"].notna() & ~mine["flag"].isin(skip)]
+    binary = mine[mine["indicator_id"].isin(binary_ids) & (mine["value"] == 1) & ~mine.index.isin(flagged.index)]
+    rows = pd.concat([flagged, binary])
+    names, flag_names = words.get("indicators", {}), words.get("flags", {})
+    out = []
+    for r in rows.itertuples(index=False):
+        what = ", ".join(str(x) for x in (r.exam if pd.notna(r.exam) and r.exam != "ВПР" else None,
+                                           r.subject if pd.notna(r.subject) else None,
+                                           f"{int(r.grade)} класс" if pd.notna(r.grade) and (pd.isna(r.exam) or r.exam == "ВПР") else None)
+                         if x)
+        out.append({"Показатель": names.get(r.indicator_id, r.indicator_id), "Где": what or "школа в целом",
+                    "Значение": fmt_num(r.value, 1) if not (r.indicator_id in binary_ids) else "да",
+                    "Отметка": flag_names.get(r.flag, r.flag) if pd.notna(r.flag) else "", "Анализ": r.indicator_id})
+    return pd.DataFrame(out)
+
+
+def passport_summary(rep: Report) -> pd.DataFrame:
+    """Status of the school by year: low procedures, risk school, ШНОР, value added."""
+    st = _status(rep)
+    va = _va(rep)
+    va = va[va["school_id"] == rep.entity_id].set_index("year") if len(va) else pd.DataFrame()
+    rows = []
+    for r in st.sort_values("year").itertuples(index=False):
+        y = int(r.year)
+        v = va.loc[y] if len(va) and y in va.index else None
+        rows.append({"Год": y, "Процедур с низкими результатами": fmt_num(r.low_procedures, 0),
+                     "Школа риска": _yes(r.risk_school), "В перечне ШНОР на год": _yes(r.shnor),
+                     "Добавленная ценность, п.п.": _signed(v["va"]) if v is not None else "—",
+                     "Оценка": v["verdict"] if v is not None else "—"})
+    return pd.DataFrame(rows)
+
+
+def _yes(v) -> str:
+    return "—" if v is None or pd.isna(v) else ("да" if v == 1 else "нет")
+
+
+def passport_links(rep: Report) -> list[tuple[str, str]]:
+    """(title, relative href) of the school's other reports: siblings in output/school/<id>/ for
+    every school-scope template that exists, and the municipality's shnor_selection."""
+    links = []
+    for path in sorted(TEMPLATES.glob("*.ipynb")):
+        if path.stem == rep.template:
+            continue
+        import json
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("shnor", {})
+        scopes = meta.get("scopes", [])
+        if "school" in scopes:
+            links.append((meta.get("title", path.stem), f"{path.stem}.html"))
+        elif "municipality" in scopes and rep.municipality_id:
+            links.append((f"{meta.get('title', path.stem)} — муниципалитет",
+                          f"../../municipality/{rep.municipality_id}/{path.stem}.html"))
+    return links
+
+
+def show_links(links: list[tuple[str, str]]) -> None:
+    """A list of relative links (titles and hrefs escaped)."""
+    if not links:
+        return
+    items = "".join(f'<li><a href="{esc(href)}">{esc(title)}</a></li>' for title, href in links)
+    display_html(f"<ul>{items}</ul>")
+
+
+def passport_findings(rep: Report) -> list[Finding]:
+    flags = passport_flags(rep)
+    out = []
+    for r in flags.itertuples(index=False):
+        out.append(Finding(f"{r.Показатель}: {r.Где}" + (f" — {r.Отметка}" if r.Отметка else ""),
+                           rule=f"показатель {r.Анализ}", source="таблица показателей (все анализы)",
+                           severity="flag" if r.Анализ in ("shnor", "risk_school") or r.Отметка else "warning"))
+    return out

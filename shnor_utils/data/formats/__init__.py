@@ -1,0 +1,46 @@
+"""Readers of the files analysts really have (reference/data_formats.md), one module per family.
+
+Each layout is recognised by the title and header text of a sheet, never by the file name, and
+turns the sheet into canonical rows (shared/DATA_CONTRACT.md). `LAYOUTS` is tried in order; the
+first layout whose `detect(sheet)` is true reads that sheet. Orchestration (several files, the
+`schools` table, validation, atomic writing, the report) is `shnor_utils.ingest`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from shnor_utils.data.formats import collection_form
+from shnor_utils.data.formats import fisoko_aggregates
+from shnor_utils.data.formats import fisoko_individual
+from shnor_utils.data.formats import oo1
+from shnor_utils.data.formats import rcoi_protocol
+from shnor_utils.data.formats import regional_export
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str                      # Russian, shown in the ingest report
+    detect: Callable               # sheet -> bool
+    read: Callable                 # (sheet, Context, Extract) -> None
+    personal_data: bool = False    # the layout carries names: needs the pseudonymisation secret
+
+
+LAYOUTS = (
+    Layout(fisoko_individual.LAYOUT, fisoko_individual.detect, fisoko_individual.read),
+    Layout(fisoko_aggregates.MARKS_LAYOUT, fisoko_aggregates.detect_marks, fisoko_aggregates.read_marks),
+    Layout(fisoko_aggregates.JOURNAL_LAYOUT, fisoko_aggregates.detect_journal, fisoko_aggregates.read_journal),
+    Layout(rcoi_protocol.LAYOUT, rcoi_protocol.detect, rcoi_protocol.read, personal_data=True),
+    Layout(oo1.LAYOUT, oo1.detect, oo1.read),
+    Layout(regional_export.LAYOUT, regional_export.detect, regional_export.read),
+    Layout(collection_form.LAYOUT, collection_form.detect, collection_form.read),
+)
+
+EXPECTED = ("ФИС ОКО: «Индивидуальные результаты», «Статистика по отметкам», «Сравнение отметок с отметками "
+            "по журналу»; «Форма сбора результатов» ВПР (лист «Протокол»); региональная выгрузка ВПР 2020/2021; "
+            "РЦОИ «Протокол проверки результатов» ОГЭ/ЕГЭ; ОО-1 раздел 3")
+
+
+def detect(sheet) -> Layout | None:
+    """The layout of a sheet, or None."""
+    return next((layout for layout in LAYOUTS if layout.detect(sheet)), None)

@@ -1,0 +1,185 @@
+"""РЦОИ «Протокол проверки (результатов)» of ОГЭ / ЕГЭ / ГВЭ → `gia`, pseudonymised on read.
+
+Layout (reference/data_formats.md §2.1, from parsers of real protocols):
+```
+'Протокол проверки результатов'                 title (may name the exam or the period)
+'20 - Чеченская Республика'                      region
+'12 - Обществознание 2026.07.03'                 block: <код> - <предмет> <ГГГГ.ММ.ДД>
+№ | Код ОО | Класс | Код ППЭ | Аудитория | Код МСУ | Фамилия | Имя | Отчество |
+  Задания с кратким ответом | Задания с развёрнутым ответом | Первичный балл | Оценка (ЕГЭ: Тестовый балл)
+…rows… | 'Средние'                               block footer; the next block follows
+```
+Column order varies by region and merged cells leave empty columns: columns are found by header
+text. Optional columns `Серия`, `Номер` (passport), `Код участника`, `Вариант`, `ФИО` in one cell.
+The subject is taken from the block text, never from its code (codes differ between sources).
+
+Privacy: the name and document cells are read only to compute `pseudonym.participant_id` and
+are never stored, logged, or put into an error message (errors name the row, not the pupil).
+The masks: short answers one character per task (`+` 1, `-` 0, digit = points); long answers
+`points(max)` pairs (`1(2)2(3)`); their sum is checked against «Первичный балл».
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pandas as pd
+
+from shnor_utils.data.formats.common import Context, Extract, Header, as_int, grade_of_class, norm, text
+from shnor_utils.data.pseudonym import participant_id
+
+LAYOUT = "РЦОИ «Протокол проверки результатов»"
+BLOCK = re.compile(r"^(\d+)\s*-\s*(.+?)\s+(\d{4})\.(\d{2})\.(\d{2})$")
+Q_MASK_MISMATCH = "первичный балл не равен сумме масок ответов"
+Q_NAMESAKE = "однофамильцы с одинаковым ФИО в одной школе (различены по документу)"
+Q_NO_SCORE = "строка протокола без первичного балла пропущена"
+Q_PARTICIPANTS = "участники ГИА псевдонимизированы (ФИО и документы не сохранены)"
+COLUMNS = {"school": ("Код ОО",), "primary": ("Первичный балл",)}
+NAME_COLUMNS = ("фамилия", "имя", "отчество", "фио", "серия", "номер", "серия и номер", "документ")
+
+
+def detect(sheet) -> bool:
+    return any(norm(v).startswith("протокол проверки") for row in sheet.rows[:3] for v in row)
+
+
+def read(sheet, ctx: Context, out: Extract) -> None:
+    if ctx.secret is None:  # ingest refuses earlier; this guards direct use of the reader
+        raise ctx.error("нет секрета для псевдонимизации участников ГИА", sheet=sheet.name,
+                        expected="--secret-file ФАЙЛ или переменная окружения SHNOR_SECRET")
+    title = " ".join(norm(v) for row in sheet.rows[:2] for v in row if v is not None)
+    blocks = [r for r in range(1, len(sheet.rows) + 1) if _block(sheet.rows[r - 1])]
+    if not blocks:
+        raise ctx.error(f"в «{LAYOUT}» нет ни одного блока экзамена", sheet=sheet.name,
+                        expected="строка вида «12 - Обществознание 2026.07.03»")
+    rows = []
+    for i, start in enumerate(blocks):
+        end = blocks[i + 1] - 1 if i + 1 < len(blocks) else len(sheet.rows)
+        rows.extend(_read_block(sheet, ctx, out, start, end, title))
+    frame = pd.DataFrame(rows)
+    ctx.log.count(Q_PARTICIPANTS, frame["participant_id"].nunique())
+    out.add("gia", frame)
+
+
+def _block(row):
+    first = next((text(v) for v in row if v is not None), "")
+    return BLOCK.match(first)
+
+
+def _read_block(sheet, ctx: Context, out: Extract, start: int, end: int, title: str) -> list:
+    m = _block(sheet.rows[start - 1])
+    subject_text, when = m.group(2), date(int(m.group(3)), int(m.group(4)), int(m.group(5)))
+    head = next((r for r in range(start + 1, min(end, start + 5) + 1)
+                 if "первичный балл" in [norm(v) for v in sheet.rows[r - 1]]), None)
+    if head is None:
+        raise ctx.error(f"в блоке «{text(m.group(0))}» нет строки заголовков", sheet=sheet.name, row=start,
+                        expected="«№ | Код ОО | Класс | … | Фамилия | Имя | Отчество | … | Первичный балл | Оценка»")
+    header = Header(sheet, head)
+    cols = header.require(COLUMNS, ctx, sheet.name, LAYOUT)
+    name_cols = _name_columns(header, ctx, sheet.name)
+    opt = {k: header.find(*a, prefix=True) for k, a in {
+        "class": ("Класс",), "msu": ("Код МСУ",), "short": ("Задания с кратким",),
+        "long": ("Задания с развернутым",), "test": ("Тестовый балл",), "mark": ("Оценка", "Отметка", "Балл")}.items()}
+    if opt["test"] is None and opt["mark"] is None:
+        raise ctx.error(f"в блоке «{text(m.group(0))}» нет столбца «Оценка» или «Тестовый балл»", sheet=sheet.name,
+                        row=head, expected="«Оценка» (ОГЭ, ГВЭ, ЕГЭ база) или «Тестовый балл» (ЕГЭ)")
+    grades = [grade_of_class(sheet.rows[r - 1][opt["class"] - 1]) for r in range(head + 1, end + 1)
+              if opt["class"] and opt["class"] <= len(sheet.rows[r - 1])]
+    exam, subject, level = _exam(title, m, subject_text, opt, ctx, 11 in grades)
+    period = "дополнительный" if "дополнительн" in title else "резервный" if "резервн" in title else "основной"
+    rows, seen = [], {}
+    for r in range(head + 1, end + 1):
+        row = sheet.rows[r - 1]
+        cell = lambda c: row[c - 1] if c and c <= len(row) else None  # noqa: E731
+        first = norm(next((v for v in row if v is not None), ""))
+        if first.startswith("средн") or first.startswith("итого"):
+            break
+        school = text(cell(cols["school"]))
+        if school == "":
+            continue
+        if text(cell(cols["primary"])) == "":       # no result in the row (неявка, удалён): nothing to record
+            ctx.log.count(Q_NO_SCORE)
+            continue
+        class_value = cell(opt["class"])
+        rec = {"year": when.year, "exam": exam, "subject": subject, "level": level, "school_id": school,
+               "grade": grade_of_class(class_value) or (9 if exam == "ОГЭ" else 11), "period": period,
+               "primary_score": _int(ctx, sheet, r, "Первичный балл", cell(cols["primary"])),
+               "test_score": _int(ctx, sheet, r, "Тестовый балл", cell(opt["test"])) if opt["test"] else None,
+               "mark": _int(ctx, sheet, r, "Оценка", cell(opt["mark"])) if opt["mark"] and not opt["test"] else None,
+               "short_answers": text(cell(opt["short"])) or None, "long_answers": text(cell(opt["long"])) or None,
+               "_date": when}
+        names = [cell(c) for c in name_cols["name"]]
+        pid = participant_id(ctx.secret, *(names + [None] * (3 - len(names)))[:3], school)
+        if pid in seen:  # two namesakes in one school: the document tells them apart
+            ctx.log.count(Q_NAMESAKE)
+            doc = "|".join(text(cell(c)) for c in name_cols["doc"]) or str(r)
+            pid = participant_id(ctx.secret, *(names + [None] * (3 - len(names)))[:3], school, doc)
+        seen[pid] = r
+        rec["participant_id"] = pid
+        _check_masks(ctx, sheet, r, rec)
+        msu = text(cell(opt["msu"]))
+        out.school(school, None, msu or None, None)
+        rows.append(rec)
+    return rows
+
+
+def _name_columns(header: Header, ctx: Context, sheet_name: str) -> dict:
+    """Columns holding the name (Фамилия, Имя, Отчество — or one «ФИО») and the document."""
+    fio = header.find("ФИО", "Ф.И.О.", "Фамилия Имя Отчество")
+    if fio:
+        names = [fio]
+    else:
+        names = [header.find("Фамилия"), header.find("Имя"), header.find("Отчество")]
+        if names[0] is None or names[1] is None:
+            raise ctx.error(f"в «{LAYOUT}» нет столбцов «Фамилия» и «Имя» (или «ФИО»)", sheet=sheet_name,
+                            row=header.row, expected="столбцы ФИО участника (они будут заменены псевдонимом)")
+        names = [c for c in names if c is not None]
+    docs = [c for c in (header.find("Серия"), header.find("Номер"), header.find("Серия и номер", "Документ"))
+            if c is not None]
+    return {"name": names, "doc": docs}
+
+
+def _exam(title: str, m, subject_text: str, opt: dict, ctx: Context, grade_11: bool) -> tuple[str, str, str | None]:
+    """Exam, canonical subject and ЕГЭ mathematics level of a block: the words of the title or block
+    first (ГВЭ, ЕГЭ/ГИА-11, ОГЭ/ГИА-9), else «Тестовый балл» → ЕГЭ, else pupils of 11th classes → ЕГЭ
+    (базовая математика has a mark, not a test score), else ОГЭ."""
+    low = norm(subject_text)
+    if "гвэ" in title or "гвэ" in low or m.group(1) in ("51", "52"):
+        exam = "ГВЭ"
+    elif "егэ" in title or "гиа-11" in title or "егэ" in low:
+        exam = "ЕГЭ"
+    elif "огэ" in title or "гиа-9" in title or "огэ" in low:
+        exam = "ОГЭ"
+    else:
+        exam = "ЕГЭ" if opt["test"] is not None or grade_11 else "ОГЭ"
+    subject = ctx.meth.subject_from_text(re.sub(r"\b(огэ|егэ|гвэ)\b", "", subject_text, flags=re.I)) or text(subject_text)
+    level = None
+    if exam == "ЕГЭ" and subject == "Математика":
+        level = "базовая" if "базов" in low or opt["test"] is None else "профильная"
+    return exam, subject, level
+
+
+def _int(ctx: Context, sheet, row: int, column: str, value):
+    try:
+        return as_int(value, ctx.log)
+    except ValueError:
+        # the value is not shown: a shifted row could put a name into a score column
+        raise ctx.error("не целое число (значение не показано: в протоколе есть персональные данные)",
+                        sheet=sheet.name, row=row, column=column, expected="целое число") from None
+
+
+def mask_points(short: str | None, long: str | None) -> int | None:
+    """Points of the answer masks: short `+`=1, `-`=0, digit = points; long `p(max)` pairs."""
+    if not short and not long:
+        return None
+    total = 0
+    for ch in short or "":
+        total += 1 if ch == "+" else int(ch) if ch.isdigit() else 0
+    total += sum(int(p) for p, _ in re.findall(r"(\d+)\((\d+)\)", long or ""))
+    return total
+
+
+def _check_masks(ctx: Context, sheet, row: int, rec: dict) -> None:
+    points = mask_points(rec["short_answers"], rec["long_answers"])
+    if points is not None and rec["primary_score"] is not None and points != rec["primary_score"]:
+        ctx.log.count(Q_MASK_MISMATCH)
+        ctx.log.warn(f"лист «{sheet.name}», строка {row}: первичный балл {rec['primary_score']}, по маскам ответов {points}")

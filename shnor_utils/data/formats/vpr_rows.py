@@ -1,0 +1,107 @@
+"""One participant's ВПР row (and task rows) from the cells of any per-pupil layout.
+
+Shared by the Ф1, «Форма сбора результатов» and regional-export readers, so that the rules of
+reference/data_formats.md §1.6 are applied once:
+- `отсутствовал` in «Вариант» (or no variant, no scores at all) → `absent`, no score, no mark;
+- task cells `X`/`х`/`не пройд.` → 0 points for the primary score, kept as a task flag;
+- primary score = the file's total when it has one, else the sum of task points;
+- ВПР mark = the file's mark when it has one, else from the year's scale
+  (`Methodology.vpr_scale`, config/vpr_scales.yaml), never from a literal.
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from shnor_utils.data.formats.common import (Q_ABSENT, Q_MARK_COMPUTED, Q_SCORE_MISMATCH, VPR_TITLE, Context, as_int, is_absent,
+                     norm, parse_journal_mark, parse_task, text)
+
+VPR_COLUMNS = ["year", "wave", "subject", "grade", "school_id", "class_label", "participant_code",
+               "absent", "primary_score", "mark", "journal_mark"]
+TASK_COLUMNS = ["year", "wave", "subject", "grade", "school_id", "participant_code", "task", "score",
+                "max_score", "level", "flag"]
+
+
+def canonical_subject(ctx: Context, raw: str) -> str:
+    """«Русский язык» stays; «Окруж. мир», «по математике» → canonical by stems; unknown text kept."""
+    raw = text(raw)
+    if raw in ctx.meth.subjects:
+        return raw
+    return ctx.meth.subject_from_text(raw) or raw
+
+
+def work_from_title(sheet, ctx: Context, layout: str) -> dict:
+    """(year, subject, grade) from the ФИС ОКО line «ВПР 2026 Русский язык 4 класс» (rows 1–8)."""
+    for row in sheet.rows[:8]:
+        for value in row:
+            m = VPR_TITLE.search(norm(value))
+            if m:
+                original = re.search(r"ВПР\s+\d{4}\s+(.+?)\s+\d+\s*класс", text(value), re.I)
+                subject = original.group(1) if original else m.group(2)
+                return {"year": int(m.group(1)), "subject": canonical_subject(ctx, subject),
+                        "grade": int(m.group(3)), "wave": ctx.wave}
+    raise ctx.error(f"в заголовке отчёта «{layout}» нет строки «ВПР ГГГГ Предмет N класс»", sheet=sheet.name,
+                    expected="строка вида «ВПР 2026 Русский язык 4 класс» в строках 1–8")
+
+
+def vpr_mark(ctx: Context, work: dict, primary: int | None) -> int | None:
+    """Mark 2–5 of `primary` by the year's scale; None (with a warning) when no scale exists."""
+    if primary is None:
+        return None
+    scale = ctx.meth.vpr_scale(work["year"], work["subject"], work["grade"])
+    if scale is None:
+        ctx.log.warn(f"нет шкалы ВПР {work['year']} «{work['subject']}», {work['grade']} класс: отметка не вычислена")
+        return None
+    if scale.carried_over:
+        ctx.log.warn(f"ВПР {work['year']} «{work['subject']}», {work['grade']} класс: отметки вычислены "
+                     f"по шкале {scale.year} г. (шкалы {work['year']} г. нет в config/vpr_scales.yaml)")
+    ctx.log.count(Q_MARK_COMPUTED)
+    return int(scale.mark(primary))
+
+
+def pupil(ctx: Context, where: str, work: dict, *, school_id: str, code, class_label, variant,
+          tasks: list, cells: list, primary_cell=None, mark_cell=None, journal_cell=None,
+          levels: dict | None = None) -> tuple[dict, list]:
+    """The vpr row and the vpr_tasks rows (only when `levels` is given) of one participant.
+
+    `tasks` = [(column, task code, max points)], `cells` = the row's values in those columns."""
+    journal = parse_journal_mark(journal_cell, ctx.log)
+    no_data = all(c is None for c in cells) and primary_cell is None
+    absent = is_absent(variant) or (no_data and text(variant) == "")
+    base = {**work, "school_id": school_id, "participant_code": text(code)}
+    if absent:
+        ctx.log.count(Q_ABSENT)
+        return {**base, "class_label": class_label, "absent": True, "primary_score": None, "mark": None,
+                "journal_mark": journal}, []
+    task_rows, total = [], 0
+    for (col, task, max_points), value in zip(tasks, cells):
+        points, flag = parse_task(value, max_points, ctx.log, f"{where}, задание {task}")
+        total += points
+        if levels is not None:
+            task_rows.append({**base, "task": task, "score": points, "max_score": max_points,
+                              "level": levels.get(col), "flag": flag})
+    primary = _int_or_none(primary_cell, ctx)
+    if primary is None:
+        primary = total if tasks else None
+    elif tasks and primary != total:
+        ctx.log.count(Q_SCORE_MISMATCH)
+        ctx.log.warn(f"{where}: первичный балл {primary}, сумма баллов за задания {total}; взят первичный балл файла")
+    mark = _int_or_none(mark_cell, ctx)
+    if mark not in (2, 3, 4, 5):
+        mark = vpr_mark(ctx, work, primary)
+    return {**base, "class_label": class_label, "absent": False, "primary_score": primary, "mark": mark,
+            "journal_mark": journal}, task_rows
+
+
+def _int_or_none(value, ctx: Context):
+    try:
+        return as_int(value, ctx.log)
+    except ValueError:
+        return None
+
+
+def frames(vpr_rows: list, task_rows: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    vpr = pd.DataFrame(vpr_rows, columns=VPR_COLUMNS)
+    tasks = pd.DataFrame(task_rows, columns=TASK_COLUMNS)
+    return vpr, tasks

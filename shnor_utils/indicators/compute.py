@@ -1,0 +1,45 @@
+"""Running the analyses: every producer once over the dataset, then every postprocessor, into one
+sorted tidy table. Which analyses run is an argument (`shnor_utils.analyses.ALL` in the product);
+this module imports no analysis."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from shnor_utils.data.dataset import contiguous
+from shnor_utils.indicators.table import LEVELS, empty, finish
+from shnor_utils.methodology import Methodology
+from shnor_utils.safeio import atomic_write_bytes
+
+
+def compute_indicators(dataset, methodology: Methodology, analyses, only: list[str] | None = None) -> pd.DataFrame:
+    """Every indicator of `analyses` (an iterable of `Analysis`) over the dataset, in the tidy shape.
+
+    `only` keeps the producers of the analyses with these ids (postprocessors still run)."""
+    analyses = list(analyses)
+    parts = [fn(dataset, methodology) for a in analyses if only is None or a.id in only for fn in a.producers]
+    parts = [finish(p) for p in parts if p is not None and len(p)]
+    if not parts:
+        return finish(empty())
+    out = pd.concat(parts, ignore_index=True)
+    for analysis in analyses:
+        for post in analysis.postprocessors:
+            extra = post(out, dataset, methodology)
+            if extra is not None and len(extra):
+                out = pd.concat([out, finish(extra)], ignore_index=True)
+    level_order = {lv: i for i, lv in enumerate(LEVELS)}
+    return contiguous(out.assign(_lv=out["level"].map(level_order))
+                      .sort_values(["indicator_id", "_lv", "entity_id", "year", "subject", "grade", "exam"], na_position="first")
+                      .drop(columns="_lv").reset_index(drop=True))
+
+
+def write_indicators(frame: pd.DataFrame, out: str | Path) -> Path:
+    """Write the export atomically as CSV (UTF-8 with BOM so Excel opens Cyrillic) or Parquet."""
+    out = Path(out)
+    if out.suffix == ".parquet":
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        return atomic_write_bytes(out, buf.getvalue())
+    return atomic_write_bytes(out, frame.to_csv(index=False).encode("utf-8-sig"))

@@ -1,0 +1,80 @@
+"""HTML pieces every report shares: escaping, Russian number formats, «На что обратить внимание»
+items (`Finding`), the report stylesheet and display. Every string from data goes through `esc()`:
+a school named `<script>` is shown as text."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import pandas as pd
+
+from shnor_utils.methodology import Methodology
+
+
+def esc(value) -> str:
+    """HTML-escape a value from data."""
+    return html.escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))
+
+
+def fmt_pct(value, digits: int = 1) -> str:
+    """45.25 → «45,3 %»; missing → «—»."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:.{digits}f}".replace(".", ",") + " %"
+
+
+def fmt_num(value, digits: int = 1) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    if float(value).is_integer() and digits == 0:
+        return f"{int(value):,}".replace(",", " ")
+    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",")
+
+
+@dataclass
+class Finding:
+    """One line of «На что обратить внимание»: what, by which rule, from which source."""
+    text: str
+    rule: str = ""
+    source: str = ""
+    severity: str = "info"   # info | warning | flag
+
+    def html(self) -> str:
+        icon = {"flag": "⚠", "warning": "•", "info": "ℹ"}.get(self.severity, "•")
+        extra = ""
+        if self.rule or self.source:
+            extra = f'<div class="shnor-rule">Правило: {esc(self.rule)}{"; источник: " + esc(self.source) if self.source else ""}</div>'
+        return f'<li class="shnor-{self.severity}"><span>{icon}</span> {esc(self.text)}{extra}</li>'
+
+
+
+
+def small_groups_finding(meth: Methodology, count: int, what: str, counted: str = "участников") -> "Finding | None":
+    """«По N <what> меньше min_n <counted>: значения показаны, выводы не делаются» (small_groups.min_for_share)."""
+    if not count:
+        return None
+    min_n = meth.threshold("small_groups.min_for_share")
+    return Finding(f"По {count} {what} меньше {min_n} {counted}: значения показаны, выводы по ним не делаются.",
+                   rule=f"малые группы: < {min_n} участников", source=meth.source("small_groups.min_for_share"))
+
+
+def display_html(markup: str) -> None:
+    try:
+        from IPython.display import HTML, display
+        display(HTML(markup))
+    except ImportError:  # plain Python: print the markup
+        print(markup)
+
+
+STYLE = """<style>
+.shnor-title h1{margin-bottom:0.2em} .shnor-sub{color:#555;margin-top:0}
+.shnor-table{border-collapse:collapse;font-size:0.92em;margin:0.4em 0 1em}
+.shnor-table th{background:#eef2f7;text-align:left !important;padding:4px 8px;border-bottom:2px solid #aab;vertical-align:bottom}
+.shnor-table td{padding:3px 8px;border-bottom:1px solid #dde;text-align:left !important} .shnor-table td.num{text-align:right !important;white-space:nowrap}
+.shnor-caption{font-weight:bold;margin:0.8em 0 0.2em}
+.shnor-attention{border-left:4px solid #d95f02;background:#fff7ef;padding:0.5em 1em;margin:0.5em 0 1em}
+.shnor-attention ul{margin:0.3em 0;padding-left:1em;list-style:none}
+.shnor-attention li{margin:0.35em 0} .shnor-rule{color:#666;font-size:0.85em;margin-left:1.4em}
+.shnor-footer{color:#666;font-size:0.8em;border-top:1px solid #ccc;margin-top:2em;padding-top:0.5em}
+.shnor-flag{background:#fde0c5} .shnor-ok{background:#e3f3e8} .shnor-small{color:#888;font-style:italic}
+</style>"""

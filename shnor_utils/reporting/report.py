@@ -1,0 +1,230 @@
+"""What a notebook template calls: open the report's data, show titles, tables, charts,
+«На что обратить внимание» and the provenance footer — all in Russian, all escaped.
+
+Every string that comes from data (school names, ids) goes through `esc()`: a school named
+`<script>` is shown as text.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+
+import numpy as np
+import pandas as pd
+
+from shnor_utils.data.dataset import Dataset
+from shnor_utils.errors import ParameterError
+from shnor_utils.indicators.table import REGION_ID
+from shnor_utils.methodology import Methodology
+from shnor_utils.reporting.html import STYLE, Finding, display_html, esc
+
+SCOPES = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
+
+
+class Report:
+    """The data and helpers of one report: a template, a scope (school / municipality / region),
+    an entity and a year."""
+
+    def __init__(self, ds: Dataset, meth: Methodology, indicators: pd.DataFrame, *, template: str,
+                 scope: str, entity_id: str | None, year: int | None, region_name: str = "Регион",
+                 parameters: dict | None = None):
+        if scope not in SCOPES:
+            raise ParameterError(f"неизвестный охват отчёта «{scope}»; допустимо: {', '.join(SCOPES)}")
+        self.ds, self.meth, self.indicators = ds, meth, indicators
+        self.template, self.scope, self.region_name = template, scope, region_name
+        self.parameters = parameters or {}
+        schools = ds.schools
+        if scope == "school":
+            hit = schools[schools["school_id"] == entity_id]
+            if hit.empty:
+                raise ParameterError(f"школа «{entity_id}» не найдена в таблице schools")
+            self.school = hit.iloc[0]
+            self.municipality_id = self.school["municipality_id"]
+            self.entity_name = self.school["school_name"]
+            self.school_ids = [entity_id]
+        elif scope == "municipality":
+            hit = schools[schools["municipality_id"] == entity_id]
+            if hit.empty:
+                raise ParameterError(f"муниципалитет «{entity_id}» не найден в таблице schools")
+            self.municipality_id = entity_id
+            self.entity_name = hit["municipality_name"].iloc[0]
+            self.school_ids = hit["school_id"].tolist()
+        else:
+            entity_id = REGION_ID
+            self.municipality_id = None
+            self.entity_name = region_name
+            self.school_ids = schools["school_id"].tolist()
+        self.entity_id = entity_id
+        years = self.derived("known-years", lambda: _known_years(indicators))
+        self.year = int(year) if year is not None else (int(years[-1]) if years else None)
+        self.started = _dt.datetime.now()
+
+    # ---- shared, region-wide work -----------------------------------------------------------
+    def derived(self, name: str, compute, *key):
+        """A frame derived from the whole dataset (the region's task solve rates, the sign statistics, …),
+        computed once per dataset and methodology in this process and shared by every report after it.
+
+        A warm kernel runs hundreds of reports on one dataset: region-wide work done per report is what
+        made a report of a 1,000-school region take seconds. `compute` must depend only on the dataset,
+        the methodology and `key`, never on the report's entity."""
+        return _derived(self.ds, self.meth, self.indicators, (name, *key), compute)
+
+    def rows_of(self, level: str, entity_ids) -> pd.DataFrame:
+        """Indicator rows of one entity (or a list of entities) of `level`, in table order, via an index
+        of the indicator table built once per dataset (a region's table has millions of rows)."""
+        index = self.derived("indicator-rows", lambda: self.indicators.groupby(["level", "entity_id"], sort=False).indices)
+        ids = [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
+        return _take_groups(self.indicators, index, [(level, e) for e in ids])
+
+    def own(self, table: str, year: int | None = None) -> pd.DataFrame:
+        """Rows of `table` that belong to the report's schools (all of them for the region), in the
+        table's order, optionally of one year. Uses a per-school row index built once per dataset."""
+        frame = getattr(self.ds, table)
+        if self.scope != "region":
+            index = self.derived("rows-by-school", lambda: frame.groupby("school_id", sort=False, dropna=True).indices, table)
+            frame = _take_groups(frame, index, self.school_ids)
+        return frame if year is None else frame[frame["year"] == year]
+
+    def of_year(self, table: str, year: int | None = None) -> pd.DataFrame:
+        """All rows of `table` (every school of the region) of one year (the report year by default)."""
+        year = self.year if year is None else year
+        frame = getattr(self.ds, table)
+
+        def select() -> pd.DataFrame:
+            mask = frame["year"] == year
+            return frame if mask.all() else frame[mask]   # a one-year table (vpr_tasks) is not copied
+
+        return self.derived("of-year", select, table, year)
+
+    # ---- entity helpers ------------------------------------------------------------------
+    @property
+    def municipality_name(self) -> str | None:
+        if self.municipality_id is None:
+            return None
+        s = self.ds.schools
+        return s.loc[s["municipality_id"] == self.municipality_id, "municipality_name"].iloc[0]
+
+    def level_rows(self, indicator_id: str, **filters) -> pd.DataFrame:
+        """Indicator rows of this entity, its municipality and the region (columns + `уровень`)."""
+        def pick(rows: pd.DataFrame) -> pd.DataFrame:
+            rows = rows[rows["indicator_id"] == indicator_id]
+            for k, v in filters.items():
+                rows = rows[rows[k] == v]
+            return rows
+
+        parts = []
+        if self.scope == "school":
+            parts.append(pick(self.rows_of("school", self.entity_id)).assign(уровень="школа"))
+        if self.scope in ("school", "municipality"):
+            parts.append(pick(self.rows_of("municipality", self.municipality_id)).assign(уровень="муниципалитет"))
+        parts.append(pick(self.rows_of("region", REGION_ID)).assign(уровень="регион"))
+        return pd.concat(parts, ignore_index=True)
+
+    def school_names(self) -> pd.Series:
+        s = self.ds.schools.set_index("school_id")
+        return s["school_name"]
+
+    # ---- display -------------------------------------------------------------------------
+    def title(self, heading: str) -> None:
+        """The report heading with the entity and year; also injects the report stylesheet."""
+        sub = {"school": f"{esc(self.entity_name)} · {esc(self.municipality_name)}",
+               "municipality": f"{esc(self.entity_name)} — муниципальный отчёт",
+               "region": f"{esc(self.region_name)} — региональный отчёт"}[self.scope]
+        year = f", {self.year} г." if self.year else ""
+        display_html(f'{STYLE}<div class="shnor-title"><h1>{esc(heading)}{year}</h1>'
+                      f'<p class="shnor-sub">{sub}</p></div>')
+
+    def heading(self, text: str, level: int = 2) -> None:
+        display_html(f"<h{level}>{esc(text)}</h{level}>")
+
+    def paragraph(self, text: str) -> None:
+        """A paragraph of plain text (escaped; `**bold**` is not interpreted)."""
+        display_html(f"<p>{esc(text)}</p>")
+
+    def note(self, text: str) -> None:
+        display_html(f'<p class="shnor-small">{esc(text)}</p>')
+
+    def attention(self, findings: list[Finding]) -> None:
+        """«На что обратить внимание»: every flag in plain Russian with its rule and source."""
+        items = "".join(f.html() for f in findings) or "<li>Существенных отклонений не выявлено.</li>"
+        display_html(f'<div class="shnor-attention"><h2>На что обратить внимание</h2><ul>{items}</ul></div>')
+
+    def table(self, frame: pd.DataFrame, caption: str | None = None, *, row_classes: list | None = None) -> None:
+        """Show a presentation frame (Russian headers, values already formatted) as an escaped table."""
+        if frame is None or frame.empty:
+            self.note("Нет данных для таблицы.")
+            return
+        head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+        body = []
+        for i, row in enumerate(frame.itertuples(index=False)):
+            cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
+            cells = "".join(
+                f'<td class="num">{esc(v)}</td>' if _is_numberlike(v) else f"<td>{esc(v)}</td>" for v in row)
+            body.append(f"<tr{cls}>{cells}</tr>")
+        cap = f'<div class="shnor-caption">{esc(caption)}</div>' if caption else ""
+        display_html(f'{cap}<table class="shnor-table"><thead><tr>{head}</tr></thead>'
+                      f'<tbody>{"".join(body)}</tbody></table>')
+
+    def figure(self, fig, *, width: int | None = None) -> None:
+        """Show a matplotlib figure as a sharp embedded PNG (150 dpi, displayed at 96 dpi size)."""
+        import matplotlib.pyplot as plt
+        from IPython.display import Image, display
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+        w = width or int(fig.get_figwidth() * 96)
+        plt.close(fig)
+        display(Image(data=buf.getvalue(), format="png", width=w))
+
+    def footer(self) -> None:
+        """Provenance: data files and digests, methodology version, template, parameters, run time."""
+        files = "; ".join(f"{p['файл']} ({p['строк']} строк, sha256 {p['sha256']})" for p in self.ds.provenance())
+        params = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k not in ("dataset", "cache"))
+        notes = "".join(f"<br>Примечание: {esc(n)}" for n in self.ds.notes)
+        display_html(
+            f'<div class="shnor-footer">Источник данных: {esc(files)}<br>'
+            f'Методика: версия {esc(self.meth.version)} (shnor_utils/config)<br>'
+            f'Шаблон: {esc(self.template)}; параметры: {esc(params)}<br>'
+            f'Сформирован: {self.started:%Y-%m-%d %H:%M:%S}{notes}</div>')
+
+
+def _is_numberlike(v) -> bool:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return True
+    s = str(v).replace(" ", "").replace(",", "").replace("%", "").replace("−", "").replace("+", "").replace("-", "")
+    return s.isdigit()
+
+
+def _take_groups(frame: pd.DataFrame, index: dict, keys) -> pd.DataFrame:
+    """Rows of `frame` in the groups `keys` of a `groupby(...).indices` index, in table order."""
+    pos = [index[k] for k in keys if k in index]
+    return frame.take(np.sort(np.concatenate(pos))) if pos else frame.iloc[0:0]
+
+
+def _known_years(indicators: pd.DataFrame) -> list:
+    """Years of the indicator table; forecast rows (the ШНОР list of the year after the data) do not
+    choose the default year."""
+    if not len(indicators):
+        return []
+    known = indicators[indicators["flag"].ne("forecast").fillna(True)]
+    return sorted(known["year"].dropna().unique().tolist())
+
+
+_DERIVED: dict = {}
+
+
+def _derived(ds: Dataset, meth: Methodology, indicators: pd.DataFrame, key: tuple, compute):
+    """Memo of `Report.derived`: tied to one (dataset, methodology, indicators) by identity, cleared when
+    another one comes (a kernel holds one dataset at a time, so memory stays bounded)."""
+    owner = _DERIVED.get("__owner__")
+    if owner is None or owner[0] is not ds or owner[1] != meth.digest or owner[2] is not indicators:
+        _DERIVED.clear()
+        _DERIVED["__owner__"] = (ds, meth.digest, indicators)
+    if key not in _DERIVED:
+        _DERIVED[key] = compute()
+    return _DERIVED[key]
+
+
+def clear_derived() -> None:
+    """Forget every region-wide frame of `Report.derived` (a new dataset is being loaded)."""
+    _DERIVED.clear()
