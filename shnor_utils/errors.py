@@ -45,3 +45,27 @@ class ConfigError(ShnorError):
 
 class ParameterError(ShnorError):
     """A report parameter is unknown, missing or of the wrong type."""
+
+
+class ReportError(ShnorError):
+    """A report failed while executing: which report, which cell, which exception."""
+
+    def __init__(self, message: str, *, report: str | None = None, cell_index: int | None = None,
+                 ename: str | None = None, evalue: str | None = None):
+        self.message, self.report, self.cell_index, self.ename, self.evalue = message, report, cell_index, ename, evalue
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.report:
+            where.append(f"отчёт «{self.report}»")
+        if self.cell_index is not None:
+            where.append(f"ячейка {self.cell_index}")
+        text = (", ".join(where) + ": " if where else "") + self.message
+        if self.ename:
+            text += f" ({self.ename}: {self.evalue})" if self.evalue else f" ({self.ename})"
+        return text
+
+
+class ClusterError(ShnorError):
+    """The Dask cluster of a batch cannot be reached or failed."""

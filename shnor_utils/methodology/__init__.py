@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from shnor_utils.errors import ConfigError
+from shnor_utils.methodology.words import Words
 
 PACKAGE_CONFIG = Path(__file__).resolve().parent / "defaults"
 
@@ -67,6 +68,10 @@ class Methodology:
         self.version = f"{'/'.join(versions)}+{self.digest}"
         self._subjects = {s["name"]: s for s in self.data.get("subjects", {}).get("subjects", [])}
         self._vpr_scales = self._index_vpr_scales()
+        self.words = Words(self.data)
+        # regional overlay: its folder and the keys it overrides (file, key, value, source)
+        self.overlay: Path | None = None
+        self.overrides: list[dict] = []
 
     # ---- thresholds ---------------------------------------------------------------------
     def entry(self, path: str) -> dict:

@@ -14,7 +14,7 @@ from shnor_utils.batch.runner import TEMPLATES_DIR, check_parameters, load_param
 from shnor_utils.errors import ParameterError
 from shnor_utils.safeio import inside
 
-from .conftest import read_table, write_table
+from tests.conftest import read_table, write_table
 
 TEMPLATES = sorted(p.stem for p in TEMPLATES_DIR.glob("*.ipynb"))
 

@@ -19,7 +19,7 @@ import yaml
 
 from shnor_utils.batch.runner import run_batch
 
-from .conftest import ROOT, read_table, write_table
+from tests.conftest import ROOT, read_table, write_table
 
 PROBE_PARAMS = '''dataset = "../../tests/fixtures/demo_small"
 scope = "school"

@@ -9,7 +9,7 @@ from shnor_utils.analyses import compute_all
 from shnor_utils.indicators import finish
 from shnor_utils.methodology import load_methodology
 
-from .conftest import write_dataset
+from tests.conftest import write_dataset
 
 METH = load_methodology()
 

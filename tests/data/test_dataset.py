@@ -8,7 +8,7 @@ import pytest
 from shnor_utils.data.dataset import load_dataset
 from shnor_utils.errors import InputError
 
-from .conftest import SCHOOLS, VPR, write_dataset
+from tests.conftest import SCHOOLS, VPR, write_dataset
 
 
 def test_valid_dataset_is_typed(tiny):

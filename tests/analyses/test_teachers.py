@@ -9,7 +9,7 @@ from shnor_utils.data.dataset import load_dataset
 from shnor_utils.analyses import compute_all
 from shnor_utils.methodology import load_methodology
 
-from .conftest import write_dataset
+from tests.conftest import write_dataset
 
 STAFFING = pd.DataFrame({
     "year": [2024] * 5,

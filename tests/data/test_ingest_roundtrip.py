@@ -16,7 +16,7 @@ from shnor_utils.methodology import load_methodology
 from shnor_utils.data.formats.oo1 import aggregate_teachers, staffing_cells
 from shnor_utils.data.formats.writers import fake_person, write_real_files
 
-from .conftest import write_dataset
+from tests.conftest import write_dataset
 from .realfiles import xls
 from .test_ingest import SECRET, protocol_rows
 
@@ -212,7 +212,7 @@ def test_demo_region_slice_round_trip(demo_small, tmp_path):
     """The demo's own data (two schools, city and village, last year) → real files → ingest →
     the same tables: the writers carry the demo's quirks (absent pupils, missing journal marks,
     retakes, both ЕГЭ mathematics levels) through the real layouts."""
-    from .conftest import read_table
+    from tests.conftest import read_table
 
     schools = read_table(demo_small, "schools")
     keep = [schools[schools["settlement"] == "город"]["school_id"].iloc[0],
