@@ -1,6 +1,6 @@
 """Synthetic demo region «Демонстрационная область» (reg99) with PLANTED effects.
 
-`generate(out_dir)` writes every table of the dataset contract (shared/DATA_CONTRACT.md,
+`generate(out_dir)` writes every table of the dataset contract (docs/DATA_CONTRACT.md,
 `schema.TABLES`) and `truth.json`: the effects deliberately planted in the data, so that the
 tests of each analysis can check that it finds exactly what was planted — no more, no less.
 

@@ -55,7 +55,7 @@ def _official_shnor(w: _World) -> pd.DataFrame:
 
 # ---- audit: what honest schools still trigger ------------------------------------------------------
 def _audit(w: _World, vf: pd.DataFrame, gf: pd.DataFrame) -> None:
-    """Recompute the three ФИОКО signs on the generated data (METHODOLOGY.md §1) and record the
+    """Recompute the three ФИОКО signs on the generated data (docs/METHODOLOGY.md §1) and record the
     groups that meet a sign without being planted: truth["unplanted"]."""
     z, k_iqr = w.rule("objectivity_signs.z"), w.rule("objectivity_signs.iqr_k")
     n_min = w.rule("small_groups.min_for_sign")

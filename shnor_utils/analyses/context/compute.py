@@ -1,4 +1,4 @@
-"""School context (METHODOLOGY.md §3, seed 000): clusters, contextual value added, mentor pairs.
+"""School context (docs/METHODOLOGY.md §3, seed 000): clusters, contextual value added, mentor pairs.
 
 - **Cluster** = settlement type (город / село) × band of the social well-being index
   («индекс социального благополучия»; bands in `thresholds.yaml → context.index_bands`).

@@ -1,4 +1,4 @@
-"""Indicator dynamics (METHODOLOGY.md §5), driven by the catalogue `config/indicators.yaml`.
+"""Indicator dynamics (docs/METHODOLOGY.md §5), driven by the catalogue `methodology/defaults/indicators.yaml`.
 
 A post-processing stage over the whole indicator table (so it also covers indicators that other
 analyses add later, without code changes here):

@@ -1,4 +1,4 @@
-"""ГИА results: ОГЭ, ЕГЭ, ГВЭ and attestats at school, municipality and region level (METHODOLOGY.md §2).
+"""ГИА results: ОГЭ, ЕГЭ, ГВЭ and attestats at school, municipality and region level (docs/METHODOLOGY.md §2).
 
 Conventions (export, report and tests alike):
 - `subject` of ЕГЭ mathematics carries its level: «Математика (базовая)», «Математика (профильная)»;
@@ -255,7 +255,7 @@ def graduate_indicators(ds, meth: Methodology) -> pd.DataFrame:
 
 
 def gia_indicators(ds, meth: Methodology) -> pd.DataFrame | None:
-    """Every ГИА indicator of METHODOLOGY.md §2 at school, municipality and region level."""
+    """Every ГИА indicator of docs/METHODOLOGY.md §2 at school, municipality and region level."""
     if not ds.has("gia") and not ds.has("graduates"):
         return None
     parts = [exam_indicators(ds, meth)] if ds.has("gia") else []

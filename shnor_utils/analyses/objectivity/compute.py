@@ -1,4 +1,4 @@
-"""ВПР objectivity: ВПР marks vs journal marks (METHODOLOGY.md §1).
+"""ВПР objectivity: ВПР marks vs journal marks (docs/METHODOLOGY.md §1).
 
 «Понизили / Подтвердили / Повысили» — ФИС ОКО categories: the ВПР mark is lower than / equal to /
 higher than the journal (previous-term) mark, over participants present with both marks.
@@ -135,7 +135,7 @@ def target_categories(meth: Methodology, subject: str) -> list[str]:
     return list(table.get(subject, table["default"]))
 
 
-# ---- the three official signs (Методика «Уровень объективности…», data_formats.md §5.1) ------------
+# ---- the three official signs (Методика «Уровень объективности…», docs/METHODOLOGY.md §1.3) ------------
 def _sign_procedures(meth: Methodology) -> pd.DataFrame:
     procs = pd.DataFrame(meth.threshold("objectivity_signs.procedures"))
     return procs.astype({"subject": "string", "grade": "int64"})

@@ -1,4 +1,4 @@
-"""Risk profiles of project «500+» (METHODOLOGY.md §3; seed 003 §2.3, peers_and_methods.md §A.2).
+"""Risk profiles of project «500+» (docs/METHODOLOGY.md §3; seed 003 §2.3).
 
 Per school × risk factor × year a level (высокий / средний / низкий) from the `risk_profiles`
 table; the factor catalogue and the level order are configuration (`config/risk_factors.yaml`).

@@ -1,4 +1,4 @@
-"""ШНОР identification by the Rosobrnadzor rule (METHODOLOGY.md §3; seed 003, orders 847 and 1336).
+"""ШНОР identification by the Rosobrnadzor rule (docs/METHODOLOGY.md §3; seed 003, orders 847 and 1336).
 
 A procedure result of a school is *low* («низкие образовательные результаты») when at least
 30 % of its participants got «2» (ВПР) or fell below the minimum (ОГЭ, ЕГЭ). With

@@ -1,4 +1,4 @@
-"""Teacher deficits (METHODOLOGY.md §4): staffing (кадровые дефициты, ОО-1 раздел 3) and
+"""Teacher deficits (docs/METHODOLOGY.md §4): staffing (кадровые дефициты, ОО-1 раздел 3) and
 professional deficits (профессиональные дефициты, seeds 001, 003, 004).
 
 Every indicator is computed per school × year from the canonical tables `staffing`, `teachers`,
