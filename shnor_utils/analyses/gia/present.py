@@ -100,7 +100,7 @@ def results_table(rep: Report, exam: str) -> tuple[pd.DataFrame, list]:
         row["Средний балл"] = fmt_num(val("gia_mean_score"), 1)
         if exam == "ЕГЭ":
             row["Высокие баллы"] = fmt_pct(val("ege_high_score")) if val("ege_high_score") is not None else "—"
-            row["100 баллов"] = fmt_num(val("ege_score_100"), 0) if val("ege_score_100") is not None else "—"
+            row[f"{threshold_text(rep.meth, 'gia.high_score_max')} баллов"] = fmt_num(val("ege_score_100"), 0) if val("ege_score_100") is not None else "—"
         low, small = _is_low(r.flag), r.denominator < min_n
         row["Оценка"] = _rule(rep) if low else ("мало участников" if small else "")
         out.append(row)
