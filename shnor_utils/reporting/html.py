@@ -4,6 +4,7 @@ a school named `<script>` is shown as text."""
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,6 +30,26 @@ def fmt_num(value, digits: int = 1) -> str:
     if float(value).is_integer() and digits == 0:
         return f"{int(value):,}".replace(",", " ")
     return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",")
+
+
+def ci_level(z: float) -> str:
+    """Confidence level of a two-sided interval x̄ ± z·s, as prose prints it: 1.96 → «95», 2.576 → «99»."""
+    return fmt_num(100 * math.erf(float(z) / math.sqrt(2)), 0)
+
+
+def threshold_text(meth: Methodology, path: str) -> str:
+    """A threshold of the methodology as prose prints it: 30 → «30», 1.5 → «1,5» (meth.words' format)."""
+    return meth.words.format("{" + path + "}")
+
+
+def plural(n, one: str, few: str, many: str) -> str:
+    """Russian noun form after an integer: plural(1, "балл", "балла", "баллов") → «балл», 2 → «балла», 5 → «баллов»."""
+    n = abs(int(n))
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
 
 
 @dataclass

@@ -31,7 +31,8 @@ def test_flagged_schools_and_years_in_a_row(tiny):
     assert table.loc["s1", "Лет подряд с признаками"] == 2
     assert table.loc["s2", "Лет подряд с признаками"] == 1
     assert "s3" not in table.index
-    assert table.loc["s2", "Признаки"] == "несоответствие результатов ВПР и школьных отметок (МА-5)"
+    # the sign's short name (flags.yaml `short`), the same as the index page's chip
+    assert table.loc["s2", "Признаки"] == "несоответствие ВПР и отметок (МА-5)"
     # heat map data: m1's schools × works of 2026, 1/0
     m = V.sign_matrix(rep)
     assert set(m["школа"]) == {"Школа № 1", "Школа № 2"}

@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import pandas as pd
 
-from shnor_utils.analyses.dynamics.compute import CLASS_RU, DIRECTION_RU, catalogue, plan_fact, tolerance, unsupported
+from shnor_utils.analyses.dynamics import compute
+from shnor_utils.analyses.dynamics.compute import CLASS_RU, DIRECTION_RU, plan_fact, tolerance, unsupported
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, fmt_num
+from shnor_utils.reporting.html import Finding, fmt_num, threshold_text
 
 MAX_LISTED = 8
+
+
+def catalogue(meth) -> dict:
+    """The catalogue with its wording (name, formula) formatted by `meth.words` (thresholds filled in)."""
+    return {i: meth.words.catalogue(i) for i in compute.catalogue(meth)}
+
+
+def tolerance_note(rep: Report) -> str:
+    """Note under the table of dynamics: arrows and the «стабильная» band."""
+    return ("↑ — лучше, когда больше; ↓ — лучше, когда меньше. Динамика «стабильная», если изменение меньше допуска "
+            f"показателя (для доли «2» — {fmt_num(tolerance(catalogue(rep.meth)['vpr_share_2'], rep.meth), 0)} п.п., ФИОКО); "
+            "группы меньше установленного минимума не оцениваются.")
+
+
+def positive_share_caption(rep: Report) -> str:
+    return ("Таблица 2. Доля школ с положительной динамикой (seed 001: ≥ "
+            f"{threshold_text(rep.meth, 'dynamics.shnor_positive_target')} %; seed 004: I3)")
 
 
 def _value(v, unit: str) -> str:
@@ -98,7 +116,7 @@ def chart_indicators(rep: Report) -> list[str]:
 
 
 def positive_share_table(rep: Report) -> pd.DataFrame:
-    """«Доля ШНОР с положительной динамикой» (seed 001, ≥ 25 %) and the НСУ analogue (seed 004, I3) by year."""
+    """«Доля ШНОР с положительной динамикой» (seed 001, dynamics.shnor_positive_target) and the НСУ analogue (seed 004, I3) by year."""
     cat = catalogue(rep.meth)
     ind = rep.indicators
     out = []

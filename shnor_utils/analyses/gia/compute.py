@@ -48,38 +48,54 @@ def uses_test_score(gia: pd.DataFrame) -> pd.Series:
     return _bool(gia["exam"] == "ЕГЭ") & ~_bool(level.eq("базовая"))
 
 
-def scored(gia: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
-    """Every sitting with its outcome columns:
-    label (reported subject), main (bool), test (judged by test score), mark_f (mark, completed from
-    the scale where missing), below (1/0, NaN where no threshold is known), score (test score for
-    `test` rows, primary score otherwise), min_score (ЕГЭ minimum of the year, NaN elsewhere)."""
-    g = gia.copy()
-    g["label"] = subject_label(g)
-    g["main"] = is_main(g)
-    g["test"] = uses_test_score(g)
-    mark = g["mark"].astype("float64") if "mark" in g else pd.Series(np.nan, index=g.index)
+def _outcome(gia: pd.DataFrame, meth: Methodology) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """(test, mark_f, min_score, below) of every row of `gia`, on its index: the one «below the
+    minimum» rule of ГИА (see `below_minimum`)."""
+    test = uses_test_score(gia).set_axis(gia.index)
+    mark = gia["mark"].astype("float64") if "mark" in gia else pd.Series(np.nan, index=gia.index)
     # complete missing ОГЭ marks from the year's scale, missing base-mathematics marks from its scale
-    need = mark.isna() & ~g["test"]
+    need = mark.isna() & ~test
     if need.any():
-        primary = g["primary_score"].astype("float64")
-        oge = need & (g["exam"] == "ОГЭ")
-        for (year, subject), idx in g[oge].groupby(["year", "subject"]).groups.items():
+        primary = gia["primary_score"].astype("float64")
+        oge = need & (gia["exam"] == "ОГЭ")
+        for (year, subject), idx in gia[oge].groupby(["year", "subject"], observed=True).groups.items():
             scale = meth.oge_scale(int(year), subject)
             if scale is not None:
                 mark.loc[idx] = scale.mark(primary.loc[idx].to_numpy())
-        base = need & (g["exam"] == "ЕГЭ") & ~g["test"]
+        base = need & (gia["exam"] == "ЕГЭ") & ~test
         if base.any():
             mark.loc[base] = meth.ege_base_math_scale().mark(primary[base].to_numpy())
-    g["mark_f"] = mark.where(~g["test"])
-    # ЕГЭ minimum score of (year, subject, level): one lookup per distinct combination
-    combos = g.loc[g["test"], ["year", "subject"]].drop_duplicates()
+    mark_f = mark.where(~test)
+    # ЕГЭ minimum score of (year, subject): one lookup per distinct combination (профильная for mathematics)
+    combos = gia.loc[test, ["year", "subject"]].drop_duplicates()
     combos["min_score"] = [meth.ege_min_score(int(y), s, "профильная") for y, s in combos.itertuples(index=False)]
-    g = g.merge(combos.astype({"min_score": "float64"}), on=["year", "subject"], how="left")
-    g["min_score"] = g["min_score"].where(g["test"])
+    min_score = (gia[["year", "subject"]].merge(combos.astype({"min_score": "float64"}), on=["year", "subject"], how="left")
+                 ["min_score"].set_axis(gia.index).where(test))
+    test_score = gia["test_score"].astype("float64") if "test_score" in gia else pd.Series(np.nan, index=gia.index)
+    below_test = (test_score < min_score).astype("float64").where(test_score.notna() & min_score.notna())
+    below_mark = (mark_f == 2).astype("float64").where(mark_f.notna())
+    return test, mark_f, min_score, below_test.where(test, below_mark)
+
+
+def below_minimum(gia: pd.DataFrame, meth: Methodology) -> pd.Series:
+    """Per ГИА row (on its index): 1.0 below the minimum, 0.0 not, NaN where no threshold is known.
+
+    The one rule of «ниже минимума» for the ГИА report and the ШНОР rule: ОГЭ, ГВЭ and ЕГЭ базовая
+    математика — mark «2» (a missing ОГЭ mark is computed from the year's ОГЭ scale, a missing
+    base-mathematics mark from its scale); other ЕГЭ (профильная математика, every other subject) —
+    test score below the year's minimum `meth.ege_min_score(year, subject, level)`."""
+    return _outcome(gia, meth)[3]
+
+
+def scored(gia: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """Every sitting with its outcome columns:
+    label (reported subject), main (bool), test (judged by test score), mark_f (mark, completed from
+    the scale where missing), below (1/0, NaN where no threshold is known: `below_minimum`), score
+    (test score for `test` rows, primary score otherwise), min_score (ЕГЭ minimum of the year, NaN elsewhere)."""
+    g = gia.reset_index(drop=True)
+    test, mark_f, min_score, below = _outcome(g, meth)
+    g = g.assign(label=subject_label(g), main=is_main(g), test=test, mark_f=mark_f, min_score=min_score, below=below)
     test_score = g["test_score"].astype("float64") if "test_score" in g else pd.Series(np.nan, index=g.index)
-    below_test = (test_score < g["min_score"]).astype("float64").where(test_score.notna() & g["min_score"].notna())
-    below_mark = (g["mark_f"] == 2).astype("float64").where(g["mark_f"].notna())
-    g["below"] = below_test.where(g["test"], below_mark)
     g["score"] = test_score.where(g["test"], g["primary_score"].astype("float64"))
     return g
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from shnor_utils.analyses.gia.compute import plan_vs_fact
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, fmt_num, fmt_pct, small_groups_finding
+from shnor_utils.reporting.html import Finding, ci_level, fmt_num, fmt_pct, small_groups_finding, threshold_text
 
 LEVEL_LABEL = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
 
@@ -25,6 +25,16 @@ def pp_diff(diff, tolerance: float, unit: str = "п.п.") -> str:
 
 def _is_low(flag) -> bool:
     return not pd.isna(flag) and flag == "low_result"
+
+
+def _rule(rep: Report) -> str:
+    """«≥ 30 % ниже минимума»: a low result by the Rosobrnadzor rule (low_results_rule.share_failed)."""
+    return f"≥ {threshold_text(rep.meth, 'low_results_rule.share_failed')} % ниже минимума"
+
+
+def _wilson_rule(rep: Report) -> str:
+    return (f"нижняя граница {ci_level(rep.meth.threshold('objectivity_signs.z'))} % доверительного интервала Уилсона "
+            f"выше значения по региону")
 
 
 def _tol(rep: Report) -> float:
@@ -90,9 +100,9 @@ def results_table(rep: Report, exam: str) -> tuple[pd.DataFrame, list]:
         row["Средний балл"] = fmt_num(val("gia_mean_score"), 1)
         if exam == "ЕГЭ":
             row["Высокие баллы"] = fmt_pct(val("ege_high_score")) if val("ege_high_score") is not None else "—"
-            row["100 баллов"] = fmt_num(val("ege_score_100"), 0) if val("ege_score_100") is not None else "—"
+            row[f"{threshold_text(rep.meth, 'gia.high_score_max')} баллов"] = fmt_num(val("ege_score_100"), 0) if val("ege_score_100") is not None else "—"
         low, small = _is_low(r.flag), r.denominator < min_n
-        row["Оценка"] = "≥ 30 % ниже минимума" if low else ("мало участников" if small else "")
+        row["Оценка"] = _rule(rep) if low else ("мало участников" if small else "")
         out.append(row)
         classes.append("shnor-flag" if low else "shnor-small" if small else "")
     return pd.DataFrame(out), classes
@@ -118,13 +128,13 @@ def retakes_table(rep: Report) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-GRADUATE_ROWS = [  # (indicator, grade, Russian name, lower is better)
+GRADUATE_ROWS = [  # (indicator, grade, Russian name — thresholds as meth.words placeholders, lower is better)
     ("no_attestat", 9, "Без аттестата, 9 класс", True),
     ("no_attestat", 11, "Без аттестата, 11 класс", True),
     ("gia_main_pass", 9, "Прошли ГИА-9 в основной период", False),
     ("gia_main_pass", 11, "Прошли ГИА-11 в основной период", False),
-    ("ege_sum3_220", 11, "ЕГЭ: сумма трёх предметов ≥ 220", False),
-    ("ege_medal_elective", 11, "Медалисты с ≥ 70 баллами по предмету по выбору", False),
+    ("ege_sum3_220", 11, "ЕГЭ: сумма трёх предметов ≥ {gia.sum3_threshold}", False),
+    ("ege_medal_elective", 11, "Медалисты с ≥ {gia.medal_elective_min} баллами по предмету по выбору", False),
     ("gia_main_pass_nsu", None, "Школы НСУ: прошли ГИА в основной период", False),
 ]
 
@@ -142,7 +152,7 @@ def graduates_table(rep: Report) -> tuple[pd.DataFrame, list]:
         mine = pick(rep.scope, rep.entity_id)
         if mine is None:
             continue
-        row = {"Показатель": name, "Выпускников": fmt_num(mine["denominator"], 0), "Значение": fmt_pct(mine["value"])}
+        row = {"Показатель": rep.meth.words.format(name), "Выпускников": fmt_num(mine["denominator"], 0), "Значение": fmt_pct(mine["value"])}
         for level, entity, label in _refs(rep):
             ref = pick(level, entity)
             row[label] = fmt_pct(ref["value"]) if ref is not None else "—"
@@ -203,7 +213,7 @@ def ranking_table(rep: Report) -> tuple[pd.DataFrame, list]:
         out.append({"Место": "—" if r["small"] else rank, ("Школа" if level == "school" else "Муниципалитет"): names.get(entity, entity),
                     "Результатов (РУ, МА)": fmt_num(r["denominator"], 0), "Ниже минимума": fmt_pct(r["value"]),
                     f"Разница с {'МО' if rep.scope == 'municipality' else 'регионом'}": pp_diff(r["value"] - ref_value, tol),
-                    "Процедур с ≥ 30 % ниже минимума": fmt_num(r["low"], 0),
+                    f"Процедур с {_rule(rep)}": fmt_num(r["low"], 0),
                     "Без аттестата (9 кл.)": fmt_pct(no_att.get(entity)),
                     "Примечание": "мало участников: место не присваивается" if r["small"] else ""})
         classes.append("shnor-small" if r["small"] else ("shnor-flag" if r["low"] > 0 else ""))
@@ -221,20 +231,19 @@ def findings(rep: Report, baseline_year: int | None = None) -> list[Finding]:
     region (the Wilson interval lies wholly above it), missed seed targets; small groups never flagged."""
     out: list[Finding] = []
     min_n = rep.meth.threshold("small_groups.min_for_share")
-    rule = rep.meth.threshold("low_results_rule.share_failed")
     below = _rows(rep, "gia_below_min", rep.scope, rep.entity_id)
     region = _keyed(_rows(rep, "gia_below_min", "region", "region"), ["exam", "subject", "grade"])
     for r in below.sort_values(["exam", "subject"]).itertuples(index=False):
         what = f"{r.exam}, {r.subject}"
         if _is_low(r.flag):
             out.append(Finding(f"{what}: ниже минимального порога {fmt_pct(r.value)} участников (основной период, первая попытка).",
-                               rule=f"не менее {rule} % участников не преодолели минимальный порог",
+                               rule=f"не менее {threshold_text(rep.meth, 'low_results_rule.share_failed')} % участников не преодолели минимальный порог",
                                source=rep.meth.source("low_results_rule.share_failed"), severity="flag"))
         elif (rep.scope != "region" and r.denominator >= min_n and (r.exam, r.subject, r.grade) in region.index
               and r.ci_low > region["value"][(r.exam, r.subject, r.grade)]):
             out.append(Finding(f"{what}: доля результатов ниже минимума {fmt_pct(r.value)} — значимо выше, чем по региону "
                                f"({fmt_pct(region['value'][(r.exam, r.subject, r.grade)])}).",
-                               rule="нижняя граница 95 % доверительного интервала Уилсона выше значения по региону",
+                               rule=_wilson_rule(rep),
                                source="METHODOLOGY.md §2 (интервалы Уилсона)", severity="warning"))
     if rep.scope != "region":
         for grade in (9, 11):
@@ -245,7 +254,7 @@ def findings(rep: Report, baseline_year: int | None = None) -> list[Finding]:
             if len(mine) and len(reg) and mine["denominator"].iloc[0] >= min_n and mine["ci_low"].iloc[0] > reg["value"].iloc[0]:
                 out.append(Finding(f"Без аттестата — {fmt_pct(mine['value'].iloc[0])} выпускников {grade} класса "
                                    f"(по региону {fmt_pct(reg['value'].iloc[0])}).",
-                                   rule="нижняя граница 95 % доверительного интервала Уилсона выше значения по региону",
+                                   rule=_wilson_rule(rep),
                                    source="METHODOLOGY.md §2", severity="warning"))
     targets = plan_vs_fact(rep.indicators, rep.meth, rep.scope, rep.entity_id, rep.year, baseline_year)
     for t in targets[targets["status"] == "не достигнута"].itertuples(index=False):
@@ -273,11 +282,11 @@ def summary_text(rep: Report) -> str:
             ". Пересдачи и резервные дни учитываются отдельно.")
 
 
-DYNAMICS = [  # (indicator, filters, title of the multi-year chart)
+DYNAMICS = [  # (indicator, filters, title of the multi-year chart — thresholds as meth.words placeholders)
     ("gia_below_min", {"exam": "ОГЭ", "subject": "Математика"}, "ОГЭ, математика: доля «2» (основной период)"),
     ("gia_below_min", {"exam": "ОГЭ", "subject": "Русский язык"}, "ОГЭ, русский язык: доля «2» (основной период)"),
     ("gia_below_min", {"exam": "ЕГЭ", "subject": "Русский язык"}, "ЕГЭ, русский язык: доля ниже минимального балла"),
-    ("ege_sum3_220", {}, "ЕГЭ: доля выпускников с суммой трёх предметов ≥ 220"),
+    ("ege_sum3_220", {}, "ЕГЭ: доля выпускников с суммой трёх предметов ≥ {gia.sum3_threshold}"),
     ("no_attestat", {"grade": 9}, "Доля выпускников 9 классов без аттестата"),
 ]
 
@@ -289,5 +298,5 @@ def dynamics_series(rep: Report) -> list[tuple[pd.DataFrame, str]]:
         frame = dynamics(rep, indicator, **filters)
         own = frame[frame["уровень"] == LEVEL_LABEL[rep.scope]]
         if own["year"].nunique() >= 2:
-            out.append((frame, title))
+            out.append((frame, rep.meth.words.format(title)))
     return out

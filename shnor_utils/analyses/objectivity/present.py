@@ -9,7 +9,7 @@ import pandas as pd
 
 from shnor_utils.analyses.objectivity.compute import journal_counts, journal_targets, target_categories
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, fmt_num, fmt_pct, small_groups_finding
+from shnor_utils.reporting.html import Finding, ci_level, fmt_num, fmt_pct, plural, small_groups_finding
 
 SHARE_IDS = {"vpr_journal_lower": "понизили", "vpr_journal_confirm": "подтвердили", "vpr_journal_higher": "повысили"}
 
@@ -177,10 +177,8 @@ def summary_text(rep: Report) -> str:
 # ==== official signs, objectivity index, distributions, tasks, gaps ==================================
 from shnor_utils.analyses.objectivity import compute as O  # noqa: E402
 
-SIGN_NAMES = {"vpr_sign_inflated_mean": "завышенный средний балл",
-              "vpr_sign_mark_mismatch": "несоответствие результатов ВПР и школьных отметок",
-              "vpr_sign_cohort_jump": "резкое изменение результатов параллели от 4 к 5 классу"}
-SIGN_SHORT = {"vpr_sign_inflated_mean": "балл", "vpr_sign_mark_mismatch": "отметки", "vpr_sign_cohort_jump": "4→5"}
+# the signs' names are the methodology's words (flags.yaml): `meth.words.name` in sentences,
+# `meth.words.short` in table cells and chart columns
 SIGN_SOURCE_KEY = {"vpr_sign_inflated_mean": "objectivity_signs.z", "vpr_sign_mark_mismatch": "objectivity_signs.spearman_below",
                    "vpr_sign_cohort_jump": "objectivity_signs.iqr_k"}
 SIGN_CELL = {1.0: "есть", 0.0: "нет"}
@@ -190,7 +188,7 @@ def sign_rule(rep: Report, indicator_id: str) -> str:
     """The rule of a sign in words, with the configured numbers."""
     m = rep.meth
     if indicator_id == "vpr_sign_inflated_mean":
-        return (f"нижняя граница 95 % доверительного интервала среднего первичного балла школы "
+        return (f"нижняя граница {ci_level(m.threshold('objectivity_signs.z'))} % доверительного интервала среднего первичного балла школы "
                 f"(x̄ ± {m.threshold('objectivity_signs.z')}·s/√m) выше верхней границы интервала по региону")
     if indicator_id == "vpr_sign_mark_mismatch":
         return (f"коэффициент корреляции Спирмена между отметкой по журналу и первичным баллом ВПР "
@@ -214,7 +212,7 @@ def _work(meth, subject, grade, exam=None) -> str:
 def sign_rows(rep: Report, year: int | None = None) -> pd.DataFrame:
     """School-level sign rows of the report's schools (all years unless `year`), with `работа`."""
     ind = rep.rows_of("school", rep.school_ids)
-    rows = ind[ind["indicator_id"].isin(SIGN_NAMES)]
+    rows = ind[ind["indicator_id"].isin(SIGN_SOURCE_KEY)]
     if year is not None:
         rows = rows[rows["year"] == year]
     if rows.empty:
@@ -229,7 +227,7 @@ def school_signs_table(rep: Report) -> tuple[pd.DataFrame, list]:
     if rows.empty:
         return pd.DataFrame(), []
     rows = rows.assign(cell=rows["value"].map(SIGN_CELL).fillna("недостаточно данных"),
-                       признак=rows["indicator_id"].map(SIGN_NAMES))
+                       признак=rows["indicator_id"].map(rep.meth.words.short))
     wide = rows.pivot_table(index=["признак", "работа"], columns="year", values="cell", aggfunc="first").fillna("—")
     wide.columns = [f"{int(c)} г." for c in wide.columns]
     wide = wide.reset_index().rename(columns={"признак": "Признак", "работа": "Работа"})
@@ -249,7 +247,7 @@ def sign_explanations(rep: Report) -> list[tuple[str, str]]:
     for r in s1.itertuples(index=False):
         exam = getattr(r, "exam", None)
         out.append(("vpr_sign_inflated_mean", f"{_work(rep.meth, r.subject, r.grade, exam if isinstance(exam, str) else None)}: средний первичный балл "
-                   f"{fmt_num(r.mean)} (95 % ДИ {fmt_num(r.ci_low)}–{fmt_num(r.ci_high)}, участников {int(r.count)}); "
+                   f"{fmt_num(r.mean)} ({ci_level(rep.meth.threshold('objectivity_signs.z'))} % ДИ {fmt_num(r.ci_low)}–{fmt_num(r.ci_high)}, участников {int(r.count)}); "
                    f"по региону {fmt_num(r.region_mean)} (ДИ до {fmt_num(r.region_ci_high)})."))
     s2 = t["mark_mismatch"]
     s2 = s2[s2["school_id"].isin(ids) & (s2["year"] == rep.year) & (s2["sign"] == 1)]
@@ -322,7 +320,7 @@ def flagged_schools(rep: Report) -> pd.DataFrame:
         streak = 0
         while rep.year - streak in years:
             streak += 1
-        signs = "; ".join(f"{SIGN_NAMES[i]} ({', '.join(sorted(p['работа']))})" for i, p in part.groupby("indicator_id"))
+        signs = "; ".join(f"{rep.meth.words.short(i)} ({', '.join(sorted(p['работа']))})" for i, p in part.groupby("indicator_id"))
         out.append({"Школа": names.get(sid, sid), "Код": sid, "Признаки": signs, "Лет подряд с признаками": streak})
     return pd.DataFrame(out).sort_values(["Лет подряд с признаками", "Школа"], ascending=[False, True]).reset_index(drop=True)
 
@@ -333,7 +331,7 @@ def sign_matrix(rep: Report) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame()
     names = rep.school_names()
-    col = rows["работа"] + " · " + rows["indicator_id"].map(SIGN_SHORT)
+    col = rows["работа"] + " · " + rows["indicator_id"].map(rep.meth.words.short)
     return pd.DataFrame({"школа": rows["entity_id"].map(names).fillna(rows["entity_id"]).to_numpy(),
                          "процедура": col.to_numpy(), "признак": rows["value"].astype(float).to_numpy()})
 
@@ -488,6 +486,12 @@ def gaps_table(rep: Report) -> pd.DataFrame:
     return g.reset_index(drop=True)
 
 
+def gaps_what(rep: Report) -> str:
+    """«на 2 балла и более»: the gap of marks counted by `gaps_table` (journal_agreement.gap_marks)."""
+    gap = rep.meth.threshold("journal_agreement.gap_marks")
+    return f"на {gap} {plural(gap, 'балл', 'балла', 'баллов')} и более"
+
+
 # ---- «На что обратить внимание» for the signs --------------------------------------------------------
 def sign_findings(rep: Report) -> list[Finding]:
     """The signs, the index, peaks and the task pattern in plain Russian, each with rule and source."""
@@ -499,7 +503,8 @@ def sign_findings(rep: Report) -> list[Finding]:
         for indicator_id, part in flagged.groupby("indicator_id"):
             works = ", ".join(sorted(set(part["работа"])))
             detail = " ".join(text for i, text in explanations if i == indicator_id)
-            out.append(Finding(f"Признак необъективности «{SIGN_NAMES[indicator_id]}»: {works}. {detail}".strip(),
+            name = rep.meth.words.name(indicator_id)
+            out.append(Finding(f"{name[:1].upper()}{name[1:]} — {works}. {detail}".strip(),
                                rule=sign_rule(rep, indicator_id),
                                source=rep.meth.source(SIGN_SOURCE_KEY[indicator_id]), severity="flag"))
         if len(rows) and rows["value"].isna().all():
@@ -573,4 +578,4 @@ def method_note(rep: Report) -> str:
             f"для предметов {', '.join(s.lower() for s in loose)} документ определяет его как «не ниже, чем в журнале» "
             f"(подтвердили или повысили). Цель «повысивших не менее {rep.meth.threshold('journal_agreement.higher_target')} %» "
             f"применяется к русскому языку и математике: для русского языка документ печатает «не менее 75 %», что считаем "
-            f"опечаткой (как у математики — 10 %). Доли считаются от участников, у которых есть обе отметки.")
+            f"опечаткой (как у математики — {rep.meth.threshold('journal_agreement.higher_target')} %). Доли считаются от участников, у которых есть обе отметки.")

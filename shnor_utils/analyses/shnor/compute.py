@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from shnor_utils.analyses.gia.compute import below_minimum
 from shnor_utils.indicators.table import REGION_ID, rollup_counts, share_rows
 from shnor_utils.methodology import Methodology
 
@@ -50,31 +51,9 @@ def vpr_failing(vpr: pd.DataFrame, procs: pd.DataFrame) -> pd.DataFrame:
 
 
 def gia_row_failed(gia: pd.DataFrame, meth: Methodology) -> pd.Series:
-    """Per ГИА row: below the minimum. ОГЭ and ЕГЭ базовая математика: mark «2» (computed from the
-    year's scale when the mark is missing); other ЕГЭ: test score below the year's minimum score."""
-    mark = gia["mark"].astype("float64") if "mark" in gia else pd.Series(np.nan, index=gia.index)
-    level = gia["level"] if "level" in gia else pd.Series(pd.NA, index=gia.index, dtype="object")
-    is_base = (gia["exam"] == "ЕГЭ") & (level == "базовая").fillna(False)
-    by_mark = (gia["exam"] == "ОГЭ") | is_base
-    missing = by_mark & mark.isna()
-    if missing.any():  # vectorised over the few (year, exam, subject) keys
-        keys = gia.loc[missing, ["year", "exam", "subject"]].drop_duplicates()
-        for y, e, s in keys.itertuples(index=False):
-            scale = meth.oge_scale(int(y), s) if e == "ОГЭ" else meth.ege_base_math_scale()
-            if scale is None:
-                continue
-            hit = missing & (gia["year"] == y) & (gia["exam"] == e) & (gia["subject"] == s)
-            mark = mark.mask(hit, pd.Series(scale.mark(gia.loc[hit, "primary_score"].astype("float64")), index=gia.index[hit]))
-    ege = (gia["exam"] == "ЕГЭ") & ~is_base
-    mins = gia.loc[ege, ["year", "subject"]].assign(level=level[ege].fillna("")).drop_duplicates()
-    mins["min_score"] = [meth.ege_min_score(int(y), s, lv or None) for y, s, lv in mins.itertuples(index=False)]
-    min_row = (gia.loc[ege, ["year", "subject"]].assign(level=level[ege].fillna(""))
-               .reset_index().merge(mins, on=["year", "subject", "level"], how="left").set_index("index")["min_score"])
-    score = gia.loc[ege, "test_score"].astype("float64") if "test_score" in gia else pd.Series(np.nan, index=gia.index[ege])
-    failed = pd.Series(False, index=gia.index)
-    failed[by_mark] = mark[by_mark] == 2
-    failed[ege] = (score < min_row.reindex(score.index).astype("float64")).fillna(False)
-    return failed
+    """Per ГИА row: below the minimum (bool; no known threshold counts as not below). The rule is
+    the ГИА report's own, `gia.compute.below_minimum`."""
+    return below_minimum(gia, meth).eq(1)
 
 
 def gia_failing(gia: pd.DataFrame, procs: pd.DataFrame, meth: Methodology) -> pd.DataFrame:

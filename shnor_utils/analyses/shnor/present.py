@@ -14,11 +14,44 @@ from shnor_utils.analyses.context import compute as context
 from shnor_utils.analyses.risk_profiles import compute as risk_profiles
 from shnor_utils.analyses.shnor import compute as shnor
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, display_html, esc, fmt_num, fmt_pct
+from shnor_utils.reporting.html import Finding, ci_level, display_html, esc, fmt_num, fmt_pct, threshold_text
 
-SHNOR_SOURCE_RULE = "ШНОР(Y): k(Y−1) ≥ 2 или k(Y−1) ≥ 1 и k(Y−2) ≥ 1; k — число процедур, где ≥ 30 % «2» / ниже минимума"
 ALT_RULE = "нижний дециль по доле неуспешных результатов не менее чем по m процедурам два года подряд, без школ с признаками необъективности"
 TEMPLATES = Path(__file__).resolve().parent.parent.parent.parent / "notebooks" / "templates"
+DATIVE = {1: "одной", 2: "двум", 3: "трём", 4: "четырём", 5: "пяти"}   # «не менее чем по двум процедурам»
+
+
+# ---- the rule in words (numbers from thresholds.yaml) ----------------------------------------------
+def rule_share(rep: Report) -> str:
+    """«30»: the share of the Rosobrnadzor rule (low_results_rule.share_failed) as prose prints it."""
+    return threshold_text(rep.meth, "low_results_rule.share_failed")
+
+
+def source_rule(rep: Report) -> str:
+    """The rule of the list in one line (the «Правило» of findings)."""
+    return (f"ШНОР(Y): k(Y−1) ≥ 2 или k(Y−1) ≥ 1 и k(Y−2) ≥ 1; k — число процедур, где ≥ {rule_share(rep)} % "
+            f"«2» / ниже минимума")
+
+
+def rule_note(rep: Report) -> str:
+    """Note under the list: the rule of Rosobrnadzor in plain Russian."""
+    return (f"Правило Рособрнадзора (seed 003, приказ № 1336): процедура даёт низкий результат, если не менее "
+            f"{rule_share(rep)} % участников получили «2» (ВПР) или не преодолели минимальный порог (ОГЭ, ЕГЭ). "
+            f"Школа входит в перечень года Y, если в году Y−1 низких результатов не меньше двух или хотя бы по одному "
+            f"в годах Y−1 и Y−2. В скобках — доля не справившихся. Процедуры с числом участников меньше порога "
+            f"не оцениваются.")
+
+
+def alternative_note(rep: Report) -> str:
+    """Note under the comparison of methods: the alternative (ФИОКО-style) method in plain Russian."""
+    m = rep.meth.threshold("shnor_list.alternative_min_procedures")
+    return ("Альтернативный метод: школа в нижнем дециле по доле не справившихся не менее чем по "
+            f"{DATIVE.get(m, m)} процедурам в каждом из двух предыдущих лет; школы с признаками необъективности "
+            "исключаются (параметры — thresholds.yaml, shnor_list).")
+
+
+def passport_status_heading(rep: Report) -> str:
+    return f"Статус по правилу {rule_share(rep)} % и добавленная ценность"
 
 
 def _ind(rep: Report, indicator_id: str, level: str | None = None) -> pd.DataFrame:
@@ -159,8 +192,9 @@ def official_differences(rep: Report) -> pd.DataFrame:
     rows = _ind(rep, "shnor_official", "school")
     rows = rows[rows["entity_id"].isin(rep.school_ids) & rows["flag"].isin(["only_official", "only_computed"])]
     names = rep.school_names()
-    words = {"only_official": "в официальном перечне, но не выбрана правилом 30 %",
-             "only_computed": "выбрана правилом 30 %, но нет в официальном перечне"}
+    share = rule_share(rep)
+    words = {"only_official": f"в официальном перечне, но не выбрана правилом {share} %",
+             "only_computed": f"выбрана правилом {share} %, но нет в официальном перечне"}
     return pd.DataFrame({"Год перечня": rows["year"].astype(int), "Школа": rows["entity_id"].map(names),
                          "Код": rows["entity_id"], "Расхождение": rows["flag"].map(words)}).reset_index(drop=True)
 
@@ -185,7 +219,7 @@ def method_comparison(rep: Report, year: int | None = None) -> pd.DataFrame:
     for sid in sorted(rule ^ alt_on | (excluded & rule)):
         if sid in rule and sid in alt_on:
             continue
-        how = ("только по правилу 30 %" if sid in rule else "только по альтернативному методу")
+        how = (f"только по правилу {rule_share(rep)} %" if sid in rule else "только по альтернативному методу")
         if sid in excluded:
             how += "; исключена альтернативным методом из-за признаков необъективности"
         rows.append({"Школа": names.get(sid, sid), "Код": sid, "Где в перечне": how})
@@ -238,7 +272,7 @@ def value_added_table(rep: Report, top: int | None = None) -> tuple[pd.DataFrame
                      "Индекс благополучия": fmt_num(r.social_index, 1),
                      "Результат, п.п.": _signed(r.result), "Ожидаемый, п.п.": _signed(r.expected),
                      "Добавленная ценность, п.п.": _signed(r.va),
-                     "ДИ 95 %": f"{_signed(r.va_low)} … {_signed(r.va_high)}",
+                     f"ДИ {ci_level(rep.meth.threshold('context.z'))} %": f"{_signed(r.va_low)} … {_signed(r.va_high)}",
                      "Против среднего кластера, п.п.": _signed(r.result - r.cluster_mean), "Оценка": r.verdict})
         classes.append({"выше ожидаемого": "shnor-ok", "ниже ожидаемого": "shnor-flag"}.get(r.verdict, ""))
     return pd.DataFrame(rows), classes
@@ -302,11 +336,11 @@ def findings(rep: Report) -> list[Finding]:
     if len(table):
         new = (table["Изменение"] != "остаётся в перечне").sum()
         out.append(Finding(f"В перечне ШНОР на {year} г. — {len(table)} школ(ы), из них {new} впервые или повторно.",
-                           rule=SHNOR_SOURCE_RULE, source=src, severity="flag"))
+                           rule=source_rule(rep), source=src, severity="flag"))
     nxt, _ = selection_table(rep, year + 1)
     if len(nxt):
         out.append(Finding(f"По результатам {year} г. в перечень на {year + 1} г. попадут {len(nxt)} школ(ы) (прогноз).",
-                           rule=SHNOR_SOURCE_RULE, source=src, severity="warning"))
+                           rule=source_rule(rep), source=src, severity="warning"))
     diff = official_differences(rep)
     diff = diff[diff["Год перечня"] == year] if len(diff) else diff
     for r in diff.itertuples(index=False):
@@ -320,39 +354,34 @@ def findings(rep: Report) -> list[Finding]:
         for r in good.sort_values("va", ascending=False).itertuples(index=False):
             out.append(Finding(f"{names.get(r.school_id, r.school_id)}: в трудных условиях (индекс {fmt_num(r.social_index, 1)}) "
                                f"результат выше ожидаемого на {_signed(r.va)} п.п. — возможный наставник.",
-                               rule="контекстная добавленная ценность: ДИ 95 % выше 0",
+                               rule=f"контекстная добавленная ценность: ДИ {ci_level(rep.meth.threshold('context.z'))} % выше 0",
                                source=rep.meth.source("context.index_bands"), severity="info"))
     return out
 
 
 # ---- school passport -----------------------------------------------------------------------
-def _words(rep: Report) -> dict:
-    return rep.meth.data.get("flags", {})
-
-
 def passport_flags(rep: Report, year: int | None = None) -> pd.DataFrame:
     """Every flag of the school in `year` from EVERY analysis, read generically from the indicator
     table: a school-level row with a flag (other than «not_flags»), or a 0/1 indicator equal to 1."""
     year = year or rep.year
-    words = _words(rep)
+    words = rep.meth.words
     ind = rep.indicators
     mine = ind[(ind["level"] == "school") & (ind["entity_id"] == rep.entity_id) & (ind["year"] == year)]
     values = ind.dropna(subset=["value"]).groupby("indicator_id")["value"].agg(lambda v: set(v.unique()) <= {0, 1})
     binary_ids = set(values[values].index)
-    skip = set(words.get("not_flags", [])) | {"forecast"}
+    skip = set(rep.meth.data.get("flags", {}).get("not_flags", [])) | {"forecast"}
     flagged = mine[mine["flag"].notna() & ~mine["flag"].isin(skip)]
     binary = mine[mine["indicator_id"].isin(binary_ids) & (mine["value"] == 1) & ~mine.index.isin(flagged.index)]
     rows = pd.concat([flagged, binary])
-    names, flag_names = words.get("indicators", {}), words.get("flags", {})
     out = []
     for r in rows.itertuples(index=False):
         what = ", ".join(str(x) for x in (r.exam if pd.notna(r.exam) and r.exam != "ВПР" else None,
                                            r.subject if pd.notna(r.subject) else None,
                                            f"{int(r.grade)} класс" if pd.notna(r.grade) and (pd.isna(r.exam) or r.exam == "ВПР") else None)
                          if x)
-        out.append({"Показатель": names.get(r.indicator_id, r.indicator_id), "Где": what or "школа в целом",
+        out.append({"Показатель": words.name(r.indicator_id), "Где": what or "школа в целом",
                     "Значение": fmt_num(r.value, 1) if not (r.indicator_id in binary_ids) else "да",
-                    "Отметка": flag_names.get(r.flag, r.flag) if pd.notna(r.flag) else "", "Анализ": r.indicator_id})
+                    "Отметка": words.flag(r.flag) if pd.notna(r.flag) else "", "Анализ": r.indicator_id})
     return pd.DataFrame(out)
 
 

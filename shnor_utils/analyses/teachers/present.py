@@ -12,7 +12,7 @@ from shnor_utils.analyses.dynamics.compute import catalogue, plan_fact
 from shnor_utils.reporting.report import Report
 from shnor_utils.reporting.html import Finding, fmt_num, fmt_pct
 
-STAFF_ROWS = [  # (indicator id, label, kind: pct | num | load)
+STAFF_ROWS = [  # (indicator id, label — thresholds as meth.words placeholders, kind: pct | num | load)
     ("staffing_rate", "Укомплектованность ставок", "pct"),
     ("vacancies", "Вакантных должностей", "num"),
     ("specialist_staffing_rate", "Укомплектованность специалистами", "pct"),
@@ -21,9 +21,9 @@ STAFF_ROWS = [  # (indicator id, label, kind: pct | num | load)
     ("teachers_no_ped_education", "Без педагогического образования", "pct"),
     ("teachers_category_high", "Высшая категория", "pct"),
     ("teachers_category_first", "Первая категория", "pct"),
-    ("teachers_under_35", "Моложе 35 лет", "pct"),
-    ("teachers_pension_age", "60 лет и старше", "pct"),
-    ("young_specialists", "Молодые специалисты (стаж до 3 лет)", "pct"),
+    ("teachers_under_35", "Моложе {staffing.young_age_below} лет", "pct"),
+    ("teachers_pension_age", "{staffing.pension_age_from} лет и старше", "pct"),
+    ("young_specialists", "Молодые специалисты (стаж до {staffing.young_specialist_experience_below} лет)", "pct"),
     ("teacher_turnover", "Текучесть (ушли за год)", "pct"),
 ]
 DEVELOPMENT_ROWS = [
@@ -71,7 +71,7 @@ def staffing_table(rep: Report) -> pd.DataFrame:
         by = _levels(rep, ind)
         if not by:
             continue
-        row = {"Показатель": label}
+        row = {"Показатель": rep.meth.words.format(label)}
         for lv in _level_columns(rep):
             row[LEVEL_LABEL[lv]] = _fmt(by.get(lv), kind, min_n)
         out.append(row)
