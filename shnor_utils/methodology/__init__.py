@@ -104,7 +104,7 @@ class Methodology:
 
     @property
     def oo1(self) -> dict:
-        """Row and column codes of ОО-1 раздел 3 (config/oo1.yaml)."""
+        """Row and column codes of ОО-1 раздел 3 (defaults/oo1.yaml)."""
         data = self.data.get("oo1")
         if not data:
             raise ConfigError("В папке методики нет oo1.yaml (коды строк и граф ОО-1, раздел 3)")

@@ -87,6 +87,10 @@ def _dotted(path) -> str:
     return ".".join(str(p) for p in path)
 
 
+def _is_catalogue_entry(file: str, path: tuple, node) -> bool:
+    return file == "indicators" and len(path) == 2 and path[0] == "indicators" and isinstance(node, dict)
+
+
 def _is_threshold_entry(file: str, path: tuple, node) -> bool:
     return file == "thresholds" and len(path) == 2 and isinstance(node, dict) and "value" in node
 
@@ -242,6 +246,11 @@ def diff(file: str, default, merged, path: tuple = (), chain: list | None = None
     one = {"file": file, "key": _dotted(path), "value": merged, "source": _source_of(chain, path[-1] if path else "")}
     if _is_threshold_entry(file, path, merged):
         return [{**one, "value": merged["value"], "source": merged.get("source", "")}]
+    if _is_catalogue_entry(file, path, merged) and isinstance(default, dict):
+        changed = {k: v for k, v in merged.items() if k not in default or default[k] != v}
+        targets = any(str(k).startswith("target") for k in changed)
+        return [{**one, "value": changed,
+                 "source": str(merged.get("target_source") if targets and merged.get("target_source") else merged.get("source", ""))}]
     if isinstance(default, dict) and isinstance(merged, dict):
         out = []
         for key, value in merged.items():
@@ -276,25 +285,40 @@ def _short(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _phrase(o: dict) -> tuple[str, str]:
+    """(group label, item) of one override in the sentence of `describe`."""
+    key, value = o["key"], o["value"]
+    if o["file"] == "thresholds":
+        return "", f"{key} = {_short(value)}"
+    if o["file"] == "gia_targets" and key.startswith("targets."):
+        return "цели ГИА", key[len("targets."):]
+    if o["file"] == "indicators" and key.startswith("indicators.") and isinstance(value, dict):
+        ind = key[len("indicators."):]
+        if "targets" in value and isinstance(value["targets"], dict) and value["targets"]:
+            years = sorted(int(y) for y in value["targets"])
+            span = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+            return "цели показателей", f"{ind} ({span})"
+        return "каталог показателей", f"{ind}: {', '.join(map(str, value))}"
+    return f"{o['file']}.yaml", f"{key} = {_short(value)}"
+
+
 def describe(overrides: list[dict], folder: Path | None) -> str:
-    """«Региональные изменения методики (папка): ключ = значение (источник); …» or "" when none."""
+    """«Региональные изменения методики (папка): ключ = значение (источник); …» or "" when none.
+    Consecutive overrides with the same source share it; targets are named, not spelt out."""
     if not overrides:
         return ""
     try:
         shown = folder.resolve().relative_to(Path.cwd().resolve())
     except (ValueError, AttributeError):
         shown = folder
-    parts, group, source = [], [], None
+    groups: list[tuple[str, dict]] = []  # (source, {label: [items]})
     for o in overrides:
-        key = o["key"] if o["file"] == "thresholds" else f"{o['file']}: {o['key']}"
-        if isinstance(o["value"], dict) and o["file"] in ("gia_targets", "vpr_scales", "subjects"):
-            item = key  # a whole record: its key names it
-        else:
-            item = f"{key} = {_short(o['value'])}"
-        if group and o["source"] != source:
-            parts.append(", ".join(group) + (f" ({source})" if source else ""))
-            group = []
-        group.append(item)
-        source = o["source"]
-    parts.append(", ".join(group) + (f" ({source})" if source else ""))
+        label, item = _phrase(o)
+        if not groups or groups[-1][0] != o["source"]:
+            groups.append((o["source"], {}))
+        groups[-1][1].setdefault(label, []).append(item)
+    parts = []
+    for source, by_label in groups:
+        text = "; ".join((f"{label}: " if label else "") + ", ".join(items) for label, items in by_label.items())
+        parts.append(text + (f" ({source})" if source else ""))
     return f"Региональные изменения методики ({shown}): " + "; ".join(parts) + "."
