@@ -60,11 +60,14 @@ def classify(dd, direction: str, tol: float) -> pd.Series:
 
 
 def _applies(entry: dict, where: dict | None) -> bool:
-    """Whether the entry's `target_where` (e.g. {grade: 9}) admits the row `where` (its subject,
-    grade, exam); a target without `target_where`, or no row given, applies everywhere."""
-    if not where or not entry.get("target_where"):
+    """Whether the target admits the row `where` (its level, subject, grade, exam): the level must be
+    one of the catalogue `levels` (a school's 0/1 row of a share of schools has no target) and the
+    row must match `target_where` (e.g. {grade: 9}); with no row given the target applies everywhere."""
+    if not where:
         return True
-    for key, want in entry["target_where"].items():
+    if where.get("level") and entry.get("levels") and where["level"] not in entry["levels"]:
+        return False
+    for key, want in (entry.get("target_where") or {}).items():
         got = where.get(key)
         if got is None or pd.isna(got):
             return False
