@@ -191,7 +191,8 @@ def load_params(path: str | Path, *, base: Path | None = None) -> BatchConfig:
     return BatchConfig(path=path, title=str(data.get("title", "Отчёты ШНОР")), dataset=resolve(data["dataset"]),
                        year=year, region_name=str(data.get("region_name", "Регион")),
                        output=resolve(data.get("output", "output")), runs_dir=resolve(data.get("runs_dir", "notebooks/runs")),
-                       reports=data["reports"], methodology=data.get("methodology"),
+                       reports=data["reports"],
+                       methodology=str(resolve(data["methodology"])) if data.get("methodology") else None,
                        timeout=int(data.get("timeout", 600)), pdf=bool(data.get("pdf", False)),
                        excel=bool(data.get("excel", True)), isolation=isolation,
                        recycle_after=int(data.get("recycle_after", 100)), templates=templates)

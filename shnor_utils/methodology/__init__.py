@@ -1,77 +1,69 @@
-"""Methodology as data: thresholds, scales and catalogues from versioned YAML.
+"""Methodology as data: thresholds, scales, catalogues and targets from versioned YAML.
 
-Every number an analysis uses comes from `shnor_utils/config/*.yaml` (or a copy of that
-folder named by `SHNOR_METHODOLOGY`), each with its `source` and `kind`
-(federal / seed / default / secondary). Code asks this module, never a literal.
+Every number an analysis uses comes from the package defaults `shnor_utils/methodology/defaults/*.yaml`,
+merged with a region's overlay folder (the `methodology:` key of a parameter set, else
+`$SHNOR_METHODOLOGY`) that holds only what the region changes (`overlay.py`, docs/METHODOLOGY.md §0).
+Each value carries its `source` and `kind` (federal / seed / default / secondary). Code asks this
+module, never a literal.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import yaml
 
 from shnor_utils.errors import ConfigError
+from shnor_utils.methodology import overlay as _overlay
+from shnor_utils.methodology.scales import Scale, nearest_year
 from shnor_utils.methodology.words import Words
 
 PACKAGE_CONFIG = Path(__file__).resolve().parent / "defaults"
 
 
-@dataclass(frozen=True)
-class Scale:
-    """A primary score → mark scale: `min[m]` is the lowest score of mark m (3, 4, 5)."""
-    max: int
-    min: dict
-    source: str
-    kind: str
-    year: int               # the year the scale was published for
-    carried_over: bool = False  # True when borrowed from another year (no scale for the asked one)
-
-    def mark(self, score):
-        """Mark 2–5 of a primary score (scalar or array); NaN stays NaN."""
-        s = np.asarray(score, dtype="float64")
-        out = np.where(s >= self.min[5], 5, np.where(s >= self.min[4], 4, np.where(s >= self.min[3], 3, 2))).astype("float64")
-        out[np.isnan(s)] = np.nan
-        return out if out.ndim else float(out)
-
-    @property
-    def boundaries(self) -> dict:
-        """Lowest primary score of «3», «4», «5»: where a chart draws the mark boundaries."""
-        return dict(self.min)
+def _digest(files: dict[str, Path]) -> str:
+    digest = hashlib.sha256()
+    for name, path in sorted(files.items()):
+        digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class Methodology:
-    """All methodology files of one folder, with a version digest for provenance and caching."""
+    """The package defaults merged with an optional regional overlay, with a version digest for
+    provenance and caching, and the list of what the overlay changed."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path = PACKAGE_CONFIG, overlay: Path | None = None):
         self.folder = Path(folder)
         self.files: dict[str, Path] = {p.stem: p for p in sorted(self.folder.glob("*.yaml"))}
         if not self.files:
             raise ConfigError(f"В папке методики «{self.folder}» нет файлов *.yaml")
-        self.data: dict[str, Any] = {}
-        for name, path in self.files.items():
-            try:
-                self.data[name] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"Файл методики «{path}» не читается как YAML: {exc}") from exc
-        digest = hashlib.sha256()
-        for name, path in self.files.items():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
-        self.digest = digest.hexdigest()[:16]
+        defaults = {name: _overlay.read_yaml(path) for name, path in self.files.items()}
+        self.defaults_digest = _digest(self.files)
+        # regional overlay: its folder and the keys it overrides (file, key, value, source)
+        self.overlay: Path | None = Path(overlay) if overlay is not None else None
+        self.overrides: list[dict] = []
+        self.overlay_digest = ""
+        if self.overlay is None:
+            self.data: dict[str, Any] = defaults
+            self.digest = self.defaults_digest
+        else:
+            files = _overlay.overlay_files(self.overlay, list(self.files))
+            self.data, self.overrides = _overlay.merge(
+                defaults, {name: _overlay.read_yaml(path) for name, path in files.items()}, self.overlay)
+            self.overlay_digest = _digest(files)
+            self.digest = hashlib.sha256(f"{self.defaults_digest}+{self.overlay_digest}".encode()).hexdigest()[:16]
         versions = sorted({str(d.get("version")) for d in self.data.values() if isinstance(d, dict) and d.get("version")})
-        self.version = f"{'/'.join(versions)}+{self.digest}"
+        self.version = f"{'/'.join(versions)}+{self.defaults_digest}" + (f"+{self.overlay_digest}" if self.overlay else "")
         self._subjects = {s["name"]: s for s in self.data.get("subjects", {}).get("subjects", [])}
         self._vpr_scales = self._index_vpr_scales()
         self.words = Words(self.data)
-        # regional overlay: its folder and the keys it overrides (file, key, value, source)
-        self.overlay: Path | None = None
-        self.overrides: list[dict] = []
+
+    def describe_overrides(self) -> str:
+        """One Russian sentence naming what the regional overlay changed, with sources; "" if nothing."""
+        return _overlay.describe(self.overrides, self.overlay)
 
     # ---- thresholds ---------------------------------------------------------------------
     def entry(self, path: str) -> dict:
@@ -112,7 +104,7 @@ class Methodology:
 
     @property
     def oo1(self) -> dict:
-        """Row and column codes of ОО-1 раздел 3 (config/oo1.yaml)."""
+        """Row and column codes of ОО-1 раздел 3 (defaults/oo1.yaml)."""
         data = self.data.get("oo1")
         if not data:
             raise ConfigError("В папке методики нет oo1.yaml (коды строк и граф ОО-1, раздел 3)")
@@ -131,11 +123,8 @@ class Methodology:
         by_year = self._vpr_scales.get((subject, int(grade)))
         if not by_year:
             return None
-        chosen = _nearest_year(by_year, int(year))
-        s = by_year[chosen]
-        return Scale(max=int(s["max"]), min={int(k): int(v) for k, v in s["min"].items()},
-                     source=s.get("source", ""), kind=s.get("kind", ""), year=chosen,
-                     carried_over=chosen != int(year))
+        chosen = nearest_year(by_year, int(year))
+        return Scale.from_entry(by_year[chosen], year=chosen, asked_year=year)
 
     # ---- ГИА ----------------------------------------------------------------------------
     def ege_min_score(self, year: int, subject: str, level: str | None = None) -> int | None:
@@ -145,7 +134,7 @@ class Methodology:
         table = self.data.get("gia", {}).get("ege_min_scores", {}).get("by_year", {})
         if not table:
             return None
-        row = table[_nearest_year(table, int(year))]
+        row = table[nearest_year(table, int(year))]
         if subject == "Математика":
             if level == "базовая":
                 return None
@@ -156,19 +145,16 @@ class Methodology:
         section = self.data.get("gia", {}).get("oge_scales", {}).get("by_year", {})
         if not section:
             return None
-        chosen = _nearest_year(section, int(year))
+        chosen = nearest_year(section, int(year))
         block = section[chosen]
         s = block.get("subjects", {}).get(subject)
         if s is None:
             return None
-        return Scale(max=int(s["max"]), min={int(k): int(v) for k, v in s["min"].items()},
-                     source=block.get("source", ""), kind=block.get("kind", ""), year=chosen,
-                     carried_over=chosen != int(year))
+        return Scale.from_entry(s, year=chosen, asked_year=year,
+                                source=block.get("source", ""), kind=block.get("kind", ""))
 
     def ege_base_math_scale(self) -> Scale:
-        s = self.data["gia"]["ege_base_math"]
-        return Scale(max=int(s["max"]), min={int(k): int(v) for k, v in s["min"].items()},
-                     source=s.get("source", ""), kind=s.get("kind", ""), year=0)
+        return Scale.from_entry(self.data["gia"]["ege_base_math"], year=0)
 
     def describe(self) -> pd.DataFrame:
         """Every threshold with its value, kind and source: the methodology appendix of a report."""
@@ -183,18 +169,23 @@ class Methodology:
         return pd.DataFrame(rows)
 
 
-def _nearest_year(by_year: dict, year: int) -> int:
-    years = sorted(int(y) for y in by_year)
-    earlier = [y for y in years if y <= year]
-    return earlier[-1] if earlier else years[0]
-
-
 @lru_cache(maxsize=8)
-def _load(folder: str) -> Methodology:
-    return Methodology(Path(folder))
+def _load(overlay: str, stamp: str) -> Methodology:
+    # `stamp` (names, times and sizes of the overlay's files) is part of the key: an edited overlay is read again
+    return Methodology(PACKAGE_CONFIG, Path(overlay) if overlay else None)
 
 
-def load_methodology(folder: str | os.PathLike | None = None) -> Methodology:
-    """The methodology in `folder`, else `$SHNOR_METHODOLOGY`, else the package's own files."""
-    folder = folder or os.environ.get("SHNOR_METHODOLOGY") or PACKAGE_CONFIG
-    return _load(str(Path(folder).resolve()))
+def load_methodology(overlay: str | os.PathLike | None = None) -> Methodology:
+    """The package defaults merged with the regional overlay folder `overlay`, else
+    `$SHNOR_METHODOLOGY`, else the defaults alone. A full copy of the defaults works as an overlay
+    (it changes nothing); the package's own folder counts as no overlay."""
+    folder = overlay or os.environ.get("SHNOR_METHODOLOGY") or None
+    if folder is None or Path(folder).resolve() == PACKAGE_CONFIG:
+        return _load("", "")
+    path = Path(folder).resolve()
+    stamp = "/".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in sorted(path.glob("*.y*ml"))) \
+        if path.is_dir() else ""
+    return _load(str(path), stamp)
+
+
+__all__ = ["Methodology", "Scale", "load_methodology", "PACKAGE_CONFIG"]

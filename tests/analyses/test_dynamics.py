@@ -9,9 +9,10 @@ from shnor_utils.analyses import compute_all
 from shnor_utils.indicators import finish
 from shnor_utils.methodology import load_methodology
 
-from tests.conftest import write_dataset
+from tests.conftest import ROOT, write_dataset
 
 METH = load_methodology()
+REGIONS = ROOT / "params" / "regions"
 
 
 def rows(*records):
@@ -75,15 +76,21 @@ def test_single_year_gives_no_dd():
 
 
 def test_targets_and_plan_fact():
-    cat = D.catalogue(METH)
+    # targets are a region's programme: none in the package defaults, Kirensky's and Tomsk's in their overlays
+    assert not any(e.get("targets") for e in D.catalogue(METH).values())
+    assert D.target_for(D.catalogue(METH)["specialist_staffing_rate"], 2021) == (None, None)
+    cat = D.catalogue(load_methodology(REGIONS / "kirensky"))
     i4 = cat["specialist_staffing_rate"]          # seed 004 I4: 50 → 60 → 68 → 70 (2019–2022)
     assert D.target_for(i4, 2021) == (68.0, 2021)
     assert D.target_for(i4, 2026) == (70.0, 2022)  # the final target stays in force
     assert D.target_for(i4, 2018) == (None, None)
     pf = D.plan_fact(65.0, i4, 2022)               # 65 − 70 = −5 п.п.: below plan
     assert pf["gap"] == -5 and pf["met"] is False
-    pf = D.plan_fact(5.0, cat["no_attestat"], 2024)  # lower is better: target 6, fact 5 → +1 better
+    no_att = D.catalogue(load_methodology(REGIONS / "tomsk"))["no_attestat"]
+    pf = D.plan_fact(5.0, no_att, 2024, {"grade": 9})  # lower is better: target 6, fact 5 → +1 better
     assert pf["gap"] == 1 and pf["met"] is True
+    # seed 000 sets the target for the 9th grade only (`target_where`): the 11th grade has none
+    assert D.plan_fact(5.0, no_att, 2024, {"grade": 11, "subject": None})["target"] is None
 
 
 def test_catalogue_is_complete():

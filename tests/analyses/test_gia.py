@@ -12,7 +12,9 @@ from shnor_utils.analyses import compute_all
 from shnor_utils.indicators import COLUMNS
 from shnor_utils.methodology import load_methodology
 from tests.conftest import SCHOOLS as BASE_SCHOOLS
-from tests.conftest import write_dataset
+from tests.conftest import ROOT, write_dataset
+
+REGIONS = ROOT / "params" / "regions"
 
 SCHOOLS = BASE_SCHOOLS.assign(shnsu=[False, False, True])   # the shared three schools; s3 works in НСУ
 
@@ -202,7 +204,7 @@ def test_low_result_and_small_group_flags():
 
 
 def test_plan_vs_fact_by_hand():
-    meth = load_methodology()
+    meth = load_methodology(REGIONS / "tomsk")   # seed 000 targets C10a–C10d
     base = dict(level="school", entity_id="s1", grade=pd.NA, exam=pd.NA, subject=pd.NA)
     ind = pd.DataFrame([
         {**base, "indicator_id": "no_attestat", "year": 2024, "grade": 9, "value": 5.0, "denominator": 40},
@@ -224,18 +226,27 @@ def test_plan_vs_fact_by_hand():
     assert t.loc["C10c-ЕГЭ", "status"] == "нет данных"
     # C10d: 90 % × 1.2 = 108 % → capped at 100 %; fact 95 % → not achieved, gap −5 п.п.
     assert (t.loc["C10d", "plan"], t.loc["C10d", "gap"]) == (100.0, -5.0)
+    assert "I2" not in t.index  # another region's programme
     # I2 (Kirensky): plan 100 % (the 2022 value carries on), fact 90 % → gap −10 п.п.
-    assert (t.loc["I2", "plan"], t.loc["I2", "gap"], t.loc["I2", "status"]) == (100.0, -10.0, "не достигнута")
+    k = plan_vs_fact(ind, load_methodology(REGIONS / "kirensky"), "school", "s1", 2024).set_index("id")
+    assert list(k.index) == ["I2"]
+    assert (k.loc["I2", "plan"], k.loc["I2", "gap"], k.loc["I2", "status"]) == (100.0, -10.0, "не достигнута")
+    # the package defaults hold no programme: an empty table with its columns
+    none = plan_vs_fact(ind, load_methodology(), "school", "s1", 2024)
+    assert none.empty and {"id", "status", "plan", "fact"} <= set(none.columns)
     # the baseline year is a parameter: 2022 has no data → no plan
     t22 = plan_vs_fact(ind, meth, "school", "s1", 2024, baseline_year=2022).set_index("id")
     assert t22.loc["C10b", "status"] == "нет данных" and np.isnan(t22.loc["C10b", "plan"])
 
 
 def test_every_target_names_its_source():
-    meth = load_methodology()
-    targets = meth.data["gia_targets"]["targets"]
+    assert load_methodology().data["gia_targets"]["targets"] == []
+    targets = [t for region in ("tomsk", "kirensky")
+               for t in load_methodology(REGIONS / region).data["gia_targets"]["targets"]]
     assert {t["id"] for t in targets} >= {"C10a", "C10b", "C10c-ОГЭ", "C10d", "I2"}
     assert all(t["source"].startswith("seed") for t in targets)
+    demo = load_methodology(REGIONS / "demo").data["gia_targets"]["targets"]
+    assert demo and all(t["source"] == "демонстрационная программа (вымышленная)" for t in demo)
 
 
 # ---- the demo region: planted low ОГЭ/ЕГЭ results are found --------------------------------------

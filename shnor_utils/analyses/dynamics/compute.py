@@ -59,9 +59,29 @@ def classify(dd, direction: str, tol: float) -> pd.Series:
     return pd.Series(out, index=dd.index, dtype="string").where(dd.notna(), pd.NA)
 
 
-def target_for(entry: dict, year: int) -> tuple[float | None, int | None]:
-    """(target, year of the target) for `year`: the seed's target of that year, else the last earlier
-    one (a programme's final target stays in force after it ends); (None, None) when none applies."""
+def _applies(entry: dict, where: dict | None) -> bool:
+    """Whether the target admits the row `where` (its level, subject, grade, exam): the level must be
+    one of the catalogue `levels` (a school's 0/1 row of a share of schools has no target) and the
+    row must match `target_where` (e.g. {grade: 9}); with no row given the target applies everywhere."""
+    if not where:
+        return True
+    if where.get("level") and entry.get("levels") and where["level"] not in entry["levels"]:
+        return False
+    for key, want in (entry.get("target_where") or {}).items():
+        got = where.get(key)
+        if got is None or pd.isna(got):
+            return False
+        if str(got) != str(want) and pd.to_numeric(got, errors="coerce") != pd.to_numeric(want, errors="coerce"):
+            return False
+    return True
+
+
+def target_for(entry: dict, year: int, where: dict | None = None) -> tuple[float | None, int | None]:
+    """(target, year of the target) for `year`: the programme's target of that year, else the last
+    earlier one (a programme's final target stays in force after it ends); (None, None) when none
+    applies (no targets — they come from a regional overlay — or `target_where` excludes the row)."""
+    if not _applies(entry, where):
+        return None, None
     targets = {int(y): float(v) for y, v in (entry.get("targets") or {}).items()}
     earlier = [y for y in targets if y <= int(year)]
     if not earlier:
@@ -202,10 +222,10 @@ def series(table: pd.DataFrame, indicator_id: str, level: str, entity_id: str, *
     return base.merge(dd, on="year", how="left").sort_values("year").reset_index(drop=True)
 
 
-def plan_fact(value: float, entry: dict, year: int) -> dict:
-    """Plan vs fact: the target that applies to `year`, its year and the gap fact − plan (signed so
-    that a positive gap is always «лучше цели»)."""
-    target, target_year = target_for(entry, year)
+def plan_fact(value: float, entry: dict, year: int, where: dict | None = None) -> dict:
+    """Plan vs fact: the target that applies to `year` (and to the row `where`), its year and the gap
+    fact − plan (signed so that a positive gap is always «лучше цели»)."""
+    target, target_year = target_for(entry, year, where)
     if target is None or value is None or pd.isna(value):
         return {"target": target, "target_year": target_year, "gap": None, "met": None}
     gap = value - target if entry.get("direction", "higher") == "higher" else target - value

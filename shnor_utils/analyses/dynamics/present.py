@@ -89,7 +89,7 @@ def dynamics_table(rep: Report) -> tuple[pd.DataFrame, list]:
         row["DD"] = _dd(cur["dd"], unit)
         cls = cur["class"] if pd.notna(cur["class"]) else None
         row["Динамика"] = CLASS_RU.get(cls, "—")
-        pf = plan_fact(cur["value"], entry, rep.year)
+        pf = plan_fact(cur["value"], entry, rep.year, {"level": rep.scope, "subject": subject, "grade": grade, "exam": exam})
         row["Цель"] = f"{_value(pf['target'], unit)} ({pf['target_year']})" if pf["target"] is not None else "—"
         row["Факт − цель"] = _dd(pf["gap"], unit) if pf["gap"] is not None else "—"
         out.append(row)
@@ -172,11 +172,13 @@ def findings(rep: Report) -> list[Finding]:
                            rule="DD = D(t) − D(t−1)", source="seed 001 (Тюмень, 2021)"))
     for _, r in cur.iterrows():
         e = cat[r["indicator_id"]]
-        pf = plan_fact(r["value"], e, rep.year)
+        pf = plan_fact(r["value"], e, rep.year,
+                       {"level": rep.scope, "subject": r["subject"], "grade": r["grade"], "exam": r["exam"]})
         if pf["met"] is False and not (pd.notna(r["denominator"]) and r["denominator"] < rep.meth.threshold("staffing.min_teachers")):
             out.append(Finding(f"{_label(e['name'], r['subject'], r['grade'], r['exam'])}: факт {_value(r['value'], e['unit'])} — "
                                f"цель {_value(pf['target'], e['unit'])} ({pf['target_year']} г.) не достигнута.",
-                               rule=f"план/факт: {e.get('target_rule', 'не менее')}", source=e["source"], severity="warning"))
+                               rule=f"план/факт: {e.get('target_rule', 'не менее')}", source=e.get("target_source") or e["source"],
+                               severity="warning"))
     if rep.scope != "school":
         share = rep.indicators
         low = share[(share["indicator_id"] == "shnor_positive_dynamics") & (share["level"] == rep.scope)

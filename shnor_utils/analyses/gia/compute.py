@@ -280,9 +280,14 @@ def gia_indicators(ds, meth: Methodology) -> pd.DataFrame | None:
 
 
 # ---- seed targets: plan vs fact -------------------------------------------------------------
+PLAN_COLUMNS = ["id", "name", "indicator_id", "kind", "rule", "baseline_year", "baseline", "plan", "fact", "n",
+                "gap", "direction", "status", "source"]
+
+
 def targets(meth: Methodology) -> list[dict]:
-    """The seed targets of config/gia_targets.yaml."""
-    return list(meth.data.get("gia_targets", {}).get("targets", []))
+    """The programme targets of gia_targets.yaml: none in the package defaults, a region's own from
+    its methodology overlay (params/regions/<region>/gia_targets.yaml)."""
+    return list(meth.data.get("gia_targets", {}).get("targets", None) or [])
 
 
 def _indicator_value(ind: pd.DataFrame, t: dict, level: str, entity: str, year: int):
@@ -328,7 +333,7 @@ def plan_vs_fact(ind: pd.DataFrame, meth: Methodology, level: str, entity: str, 
                      "rule": t.get("factor_text", ""), "baseline_year": base_year, "baseline": base, "plan": plan,
                      "fact": fact, "n": n, "gap": gap, "direction": t["direction"], "status": status,
                      "source": t["source"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS)
 
 
 __all__ = ["KEYS", "REGION_ID", "scored", "result_counts", "exam_indicators", "graduate_indicators",
