@@ -307,10 +307,7 @@ def describe(overrides: list[dict], folder: Path | None) -> str:
     Consecutive overrides with the same source share it; targets are named, not spelt out."""
     if not overrides:
         return ""
-    try:
-        shown = folder.resolve().relative_to(Path.cwd().resolve())
-    except (ValueError, AttributeError):
-        shown = folder
+    shown = Path(folder).name if folder else ""   # the region's folder name: no server paths in reports
     groups: list[tuple[str, dict]] = []  # (source, {label: [items]})
     for o in overrides:
         label, item = _phrase(o)

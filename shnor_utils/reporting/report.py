@@ -181,9 +181,11 @@ class Report:
         files = "; ".join(f"{p['файл']} ({p['строк']} строк, sha256 {p['sha256']})" for p in self.ds.provenance())
         params = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k not in ("dataset", "cache"))
         notes = "".join(f"<br>Примечание: {esc(n)}" for n in self.ds.notes)
+        changed = self.meth.describe_overrides()
+        overrides = f"<br>{esc(changed)}" if changed else ""   # the region's overlay: which keys it changes
         display_html(
             f'<div class="shnor-footer">Источник данных: {esc(files)}<br>'
-            f'Методика: версия {esc(self.meth.version)} (shnor_utils/config)<br>'
+            f'Методика: версия {esc(self.meth.version)}{overrides}<br>'
             f'Шаблон: {esc(self.template)}; параметры: {esc(params)}<br>'
             f'Сформирован: {self.started:%Y-%m-%d %H:%M:%S}{notes}</div>')
 

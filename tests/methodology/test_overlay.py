@@ -253,7 +253,7 @@ def test_region_overlays_load_and_name_their_programme(region):
     meth = load_methodology(REGIONS / region)
     assert meth.overrides and all(o["source"] for o in meth.overrides)
     assert (REGIONS / region / "README.md").exists()
-    assert f"params/regions/{region}" in meth.describe_overrides()
+    assert f"({region})" in meth.describe_overrides()   # the folder name, never a server path
 
 
 def test_defaults_hold_no_programme_targets():
