@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from shnor_utils.batch.plan import template_spec
+from shnor_utils.batch.kernel import WarmKernel
 from shnor_utils.batch.runner import run_batch
+from shnor_utils.cli import main
 
 from tests.conftest import ROOT, read_table, write_table
 
@@ -45,7 +47,7 @@ def batch_run(tmp_path_factory, demo_small):
     params = write_params(tmp, demo_small, reports)
     log = []
     code = run_batch(params, workers=2, out=_Collect(log))
-    return tmp / "output", code, "".join(log)
+    return tmp / "output", code, "".join(log), params
 
 
 class _Collect:
@@ -60,7 +62,7 @@ class _Collect:
 
 
 def test_every_report_is_built(batch_run):
-    output, code, log = batch_run
+    output, code, log, _ = batch_run
     assert code == 0, log
     htmls = list(output.rglob("*.html"))
     assert (output / "index.html").exists()
@@ -68,7 +70,7 @@ def test_every_report_is_built(batch_run):
 
 
 def test_html_is_offline_russian_without_code(batch_run):
-    output, _, _ = batch_run
+    output, _, _, _ = batch_run
     for html in output.rglob("*.html"):
         if html.name == "index.html":
             continue
@@ -84,11 +86,26 @@ def test_html_is_offline_russian_without_code(batch_run):
 
 
 def test_index_lists_every_report(batch_run):
-    output, _, _ = batch_run
+    output, _, _, _ = batch_run
     index = (output / "index.html").read_text(encoding="utf-8")
     for html in output.rglob("*.html"):
         if html.name != "index.html":
             assert html.relative_to(output).as_posix() in index
+
+
+def test_render_gives_the_same_reports_without_a_kernel(batch_run, monkeypatch, capsys):
+    """`shnor render` of every real template: byte-identical HTML, no kernel started."""
+    output, _, _, params = batch_run
+    reports = sorted(p for p in output.rglob("*.html") if p.name != "index.html")
+    before = {p: p.read_bytes() for p in reports}
+    for p in reports:
+        p.unlink()
+
+    def refuse(self):
+        raise AssertionError("a kernel was started")
+    monkeypatch.setattr(WarmKernel, "start", refuse)
+    assert main(["render", str(params)]) == 0, capsys.readouterr().out
+    assert {p: p.read_bytes() for p in reports} == before
 
 
 def test_hostile_school_name_is_shown_as_text(tmp_path, demo_small):
