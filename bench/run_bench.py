@@ -124,8 +124,8 @@ def main() -> int:
     res["dataset_mb"] = round(sum(p.stat().st_size for p in data.glob("*")) / 2**20, 1)
 
     print("2/5 загрузка, проверка и показатели (отдельный процесс)…", flush=True)
-    code = ("import time,resource,json;from shnor_utils.dataset import load_dataset;"
-            "from shnor_utils.indicators import compute_indicators;t=time.perf_counter();"
+    code = ("import time,resource,json;from shnor_utils.data.dataset import load_dataset;"
+            "from shnor_utils.analyses import compute_all;t=time.perf_counter();"
             f"ds=load_dataset({str(data)!r});t1=time.perf_counter();ind=compute_all(ds);t2=time.perf_counter();"
             "print(json.dumps({'load_validate_s':round(t1-t,2),'indicators_s':round(t2-t1,2),'rows_vpr':len(ds.vpr),"
             "'indicator_rows':len(ind),'peak_mb':round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))")

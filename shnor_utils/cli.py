@@ -7,31 +7,34 @@
   shnor indicators DATASET --out FILE.csv
   shnor run params/demo.yaml [--workers N] [--scope school …] [--limit N] [--dry-run] [--force]
             [--retry-failed] [--pdf] [--isolation warm|fresh] [--scheduler tcp://HOST:PORT]
+  shnor render params/demo.yaml [--pdf] [--workers N]   (HTML/PDF of the executed notebooks again)
+  shnor index params/demo.yaml                          (index.html, sidecars, Excel again)
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
+from shnor_utils.analyses import compute_all
+from shnor_utils.batch.runner import index_batch, render_batch, run_batch
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.data.formats.writers import write_real_files
+from shnor_utils.data.ingest import ingest
+from shnor_utils.demo import generate
 from shnor_utils.errors import ShnorError
+from shnor_utils.indicators import write_indicators
 
 
 def _demo(args) -> int:
-    from shnor_utils.demo import generate
-
     truth = generate(args.out, schools=args.schools, seed=args.seed, fmt=args.format)
     print(f"Демонстрационный регион записан в {args.out}: школ {args.schools}, годы {truth.get('years')}")
     if args.real_files:
-        from shnor_utils.data.formats.writers import write_real_files
-
         paths = write_real_files(args.out, args.real_files)
         print(f"Он же в макетах реальных файлов (ФИС ОКО, РЦОИ, ОО-1): {len(paths)} файлов в {args.real_files}")
     return 0
 
 
 def _ingest(args) -> int:
-    from shnor_utils.data.ingest import ingest
-
     result = ingest(args.files, args.out, schools_file=args.schools, secret_file=args.secret_file,
                     max_mb=args.max_file_mb, wave=args.wave)
     print(result.report.to_text())
@@ -39,16 +42,12 @@ def _ingest(args) -> int:
 
 
 def _real_files(args) -> int:
-    from shnor_utils.data.formats.writers import write_real_files
-
     paths = write_real_files(args.dataset, args.out)
     print(f"Записано файлов в макетах ФИС ОКО, РЦОИ и ОО-1: {len(paths)} → {args.out}")
     return 0
 
 
 def _validate(args) -> int:
-    from shnor_utils.data.dataset import load_dataset
-
     ds = load_dataset(args.dataset)
     for name, f in ds.files.items():
         print(f"{name:22s} {f.rows:>9d} строк  {f.path.name}")
@@ -59,10 +58,6 @@ def _validate(args) -> int:
 
 
 def _indicators(args) -> int:
-    from shnor_utils.data.dataset import load_dataset
-    from shnor_utils.analyses import compute_all
-    from shnor_utils.indicators import write_indicators
-
     ds = load_dataset(args.dataset)
     frame = compute_all(ds)
     write_indicators(frame, args.out)
@@ -71,11 +66,17 @@ def _indicators(args) -> int:
 
 
 def _run(args) -> int:
-    from shnor_utils.batch.runner import run_batch
-
     return run_batch(args.params, workers=args.workers, only_scope=args.scope, limit=args.limit, force=args.force,
                      dry_run=args.dry_run, retry_failed=args.retry_failed, scheduler=args.scheduler,
                      pdf=True if args.pdf else None, isolation=args.isolation)
+
+
+def _render(args) -> int:
+    return render_batch(args.params, pdf=args.pdf, workers=args.workers)
+
+
+def _index(args) -> int:
+    return index_batch(args.params)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(fn=_indicators)
     r = sub.add_parser("run", help="выполнить набор отчётов из файла параметров")
     r.add_argument("params")
-    r.add_argument("--workers", type=int, default=None, help="число параллельных отчётов (по умолчанию — число ядер)")
+    r.add_argument("--workers", type=int, default=None, help="число параллельных отчётов (по умолчанию — workers из файла параметров, иначе число ядер)")
     r.add_argument("--scope", action="append", choices=["school", "municipality", "region"],
                    help="только отчёты этого охвата (можно несколько раз)")
     r.add_argument("--limit", type=int, default=None, help="не больше N отчётов (для пробы)")
@@ -125,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="warm — тёплое ядро на поток (быстро), fresh — новое ядро на отчёт (Papermill)")
     r.add_argument("--scheduler", default=None, help="адрес планировщика Dask (tcp://HOST:PORT) для распределённого запуска")
     r.set_defaults(fn=_run)
+    h = sub.add_parser("render", help="пересоздать HTML (и PDF) выполненных отчётов пакета, не выполняя их")
+    h.add_argument("params")
+    h.add_argument("--pdf", action="store_true", help="также PDF каждого отчёта (A4)")
+    h.add_argument("--workers", type=int, default=None, help="число параллельных отчётов (по умолчанию — из файла или число ядер)")
+    h.set_defaults(fn=_render)
+    n = sub.add_parser("index", help="пересоздать оглавление, файлы показателей и книгу Excel пакета, не выполняя отчёты")
+    n.add_argument("params")
+    n.set_defaults(fn=_index)
     return p
 
 

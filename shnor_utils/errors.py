@@ -62,7 +62,7 @@ class ReportError(ShnorError):
         if self.cell_index is not None:
             where.append(f"ячейка {self.cell_index}")
         text = (", ".join(where) + ": " if where else "") + self.message
-        if self.ename:
+        if self.ename and self.ename not in self.message:   # the message may already quote the exception
             text += f" ({self.ename}: {self.evalue})" if self.evalue else f" ({self.ename})"
         return text
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
-from shnor_utils.batch.runner import TEMPLATES_DIR, template_spec
+from shnor_utils.batch.plan import template_spec
 from shnor_utils.demo import generate
 
 HERE = Path(__file__).resolve().parent
+TEMPLATES_DIR = HERE.parent / "notebooks" / "templates"
 DEMO_SMALL = HERE / "fixtures" / "demo_small"
 RUNS = HERE / "reference_runs"
 SMALL_SCHOOLS = 64
@@ -36,7 +37,7 @@ def main() -> int:
         shutil.rmtree(RUNS)
     RUNS.mkdir(parents=True)
     for template in sorted(TEMPLATES_DIR.glob("*.ipynb")):
-        spec = template_spec(template.stem)
+        spec = template_spec(template.stem, TEMPLATES_DIR)
         for scope in spec.get("scopes", ["school"]):
             out = RUNS / f"{template.stem}__{scope}.ipynb"
             params = {"dataset": "../fixtures/demo_small", "scope": scope, "entity_id": entities[scope]}

@@ -25,3 +25,9 @@ def test_validate_reports_a_bad_dataset_in_russian(tmp_path, capsys):
 def test_validate_good_dataset(demo_small, capsys):
     assert main(["validate", str(demo_small)]) == 0
     assert "соответствует контракту" in capsys.readouterr().out
+
+
+def test_batch_commands_report_a_missing_parameter_file_in_russian(tmp_path, capsys):
+    for command in ("run", "render", "index"):
+        assert main([command, str(tmp_path / "nope.yaml")]) == 2
+        assert "файл параметров" in capsys.readouterr().err

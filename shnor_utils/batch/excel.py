@@ -1,6 +1,6 @@
-"""The Excel workbook for analysts: the tidy indicator table and one sheet per analysis,
-with Russian headers, filters, frozen header rows and flags coloured (openpyxl, write-only mode
-so a region of 1,000 schools stays fast)."""
+"""The Excel workbook for analysts: the tidy indicator table and the sheets the analyses declare
+(`Analysis.sheets`, merged by name), with Russian headers, filters, frozen header rows and flags
+coloured (openpyxl, write-only mode so a region of 1,000 schools stays fast)."""
 from __future__ import annotations
 
 import io
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from shnor_utils.analyses import ALL
+from shnor_utils.indicators.registry import sheets_of
 from shnor_utils.safeio import atomic_write_bytes
 
 HEADERS = {"level": "Уровень", "entity_id": "Код", "entity_name": "Наименование", "municipality_id": "Код МО",
@@ -15,13 +17,6 @@ HEADERS = {"level": "Уровень", "entity_id": "Код", "entity_name": "Н�
            "value": "Значение", "numerator": "Числитель", "denominator": "Знаменатель",
            "ci_low": "ДИ 95 %, от", "ci_high": "ДИ 95 %, до", "flag": "Флаг"}
 LEVELS_RU = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
-SHEETS = [  # (sheet name, indicator id prefixes)
-    ("ВПР — журнал", ("vpr_journal_", "vpr_share_")),
-    ("ВПР — объективность", ("vpr_sign_", "objectivity_", "vpr_peak", "vpr_task")),
-    ("ГИА", ("gia_", "ege_", "oge_", "no_attestat", "medal", "nsu_")),
-    ("ШНОР", ("low_procedures", "shnor", "risk_", "value_added", "alt_")),
-    ("Кадры", ("staffing", "vacanc", "teacher", "specialist", "iom", "young", "part_time", "pension")),
-]
 
 
 def _named(indicators: pd.DataFrame, schools: pd.DataFrame, region_name: str) -> pd.DataFrame:
@@ -40,11 +35,15 @@ def _named(indicators: pd.DataFrame, schools: pd.DataFrame, region_name: str) ->
 
 
 def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, *, region_name: str = "Регион",
-                   year: int | None = None) -> Path:
+                   year: int | None = None, analyses=ALL) -> Path:
+    """`indicators.xlsx`: «Все показатели», one sheet per `Sheet` of `analyses`, «Прочие» for rows no
+    sheet takes, and «О таблице»."""
+    # openpyxl is only needed by the workbook (the kernels never import this module's writer)
     from openpyxl import Workbook
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
+    from openpyxl.cell import WriteOnlyCell
 
     table = _named(indicators, schools, region_name)
     wb = Workbook(write_only=True)
@@ -60,7 +59,6 @@ def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, 
                 widths[i] = 40
             ws.column_dimensions[get_column_letter(i + 1)].width = widths[i]
         ws.freeze_panes = "A2"
-        from openpyxl.cell import WriteOnlyCell
         header = []
         for c in columns:
             cell = WriteOnlyCell(ws, value=HEADERS.get(c, c))
@@ -81,7 +79,8 @@ def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, 
 
     sheet("Все показатели", table)
     taken = pd.Series(False, index=table.index)
-    for name, prefixes in SHEETS:
+    for spec in sheets_of(analyses):
+        name, prefixes = spec.name, spec.prefixes
         mask = table["indicator_id"].astype(str).str.startswith(prefixes)
         taken |= mask
         if mask.any():

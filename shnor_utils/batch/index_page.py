@@ -1,5 +1,6 @@
 """`output/index.html`: every report with its status and the main flags per school, filterable
-offline (a few lines of inline JavaScript, no CDN)."""
+offline (a few lines of inline JavaScript, no CDN), and the methodology keys a regional overlay
+changes. The flags and their names are given by the caller (publish.py, from the Analysis specs)."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -7,12 +8,6 @@ from pathlib import Path
 
 from shnor_utils.reporting.html import esc
 from shnor_utils.safeio import atomic_write_text
-
-FLAG_NAMES = {
-    "shnor": "ШНОР", "risk_school": "школа риска", "vpr_sign_inflated_mean": "завышенный средний балл ВПР",
-    "vpr_sign_mark_mismatch": "несоответствие ВПР и отметок", "vpr_sign_cohort_jump": "резкое изменение 4→5",
-    "below_target": "ниже цели", "low": "низкий результат",
-}
 
 SCRIPT = """<script>
 function shnorFilter(){var q=document.getElementById('q').value.toLowerCase();
@@ -29,12 +24,27 @@ table{border-collapse:collapse;width:100%;margin-bottom:1em}td,th{border-bottom:
 th{background:#eef2f7}.id{color:#888;font-size:0.85em}.fail{color:#b00}.meta{color:#555}
 .flag{display:inline-block;background:#fde0c5;border-radius:3px;padding:0 4px;margin:1px;font-size:0.85em}
 .controls{position:sticky;top:0;background:#fff;padding:0.5em 0;border-bottom:1px solid #ccc}
-.controls input,.controls select{margin-right:1em;font-size:1em}</style>"""
+.controls input,.controls select{margin-right:1em;font-size:1em}
+.overrides{background:#fff7e0;border-left:4px solid #e0a000;padding:0.4em 0.8em}</style>"""
+
+
+def overrides_block(overrides: list) -> str:
+    """«Региональные изменения методики: key = value (source); …» (empty without an overlay)."""
+    if not overrides:
+        return ""
+    items = []
+    for o in overrides:
+        text = f"{esc(o.get('key'))} = {esc(o.get('value'))}"
+        if o.get("source"):
+            text += f" ({esc(o.get('source'))})"
+        items.append(text)
+    return f'<p class="overrides">Региональные изменения методики: {"; ".join(items)}</p>'
 
 
 def write_index(output: Path, *, title: str, region_name: str, runs: list, outcomes: dict,
-                school_flags: dict) -> Path:
-    """`outcomes[run_id]` = {'ok': bool, 'error': str}; `school_flags[school_id]` = list of flag texts."""
+                school_flags: dict, overrides: list = ()) -> Path:
+    """`outcomes[run_id]` = {'ok': bool, 'error': str}; `school_flags[school_id]` = list of flag texts;
+    `overrides` = the methodology keys a regional overlay changes (`Methodology.overrides`)."""
     def link(run) -> str:
         res = outcomes.get(run.run_id) or {}
         if not res.get("ok"):
@@ -54,6 +64,7 @@ def write_index(output: Path, *, title: str, region_name: str, runs: list, outco
     parts = [f"<h1>{esc(title)}</h1>",
              f'<p class="meta">{esc(region_name)} · сформировано {_dt.datetime.now():%Y-%m-%d %H:%M} · '
              f'отчётов: {len(runs)}, с ошибкой: {failed}</p>',
+             overrides_block(list(overrides)),
              '<div class="controls"><input id="q" type="search" placeholder="Поиск школы или кода" oninput="shnorFilter()">'
              f'<select id="mun" onchange="shnorFilter()"><option value="">Все муниципалитеты</option>{options}</select>'
              '<label><input id="flagged" type="checkbox" onchange="shnorFilter()"> только школы с флагами</label></div>']

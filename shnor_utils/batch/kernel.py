@@ -16,14 +16,17 @@ kernel start-ups cannot race for a port.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell
+
+from shnor_utils.errors import ReportError, ShnorError
 
 KERNEL_NAME = "python3"
 
@@ -61,23 +64,14 @@ del _shnor_sys
 '''
 
 
-@dataclass
-class CellFailure(Exception):
-    """A report failed: which cell (number among code cells, 1-based) and the error."""
-    cell: str
-    error: str
-
-    def __str__(self) -> str:
-        return f"{self.cell}: {self.error}"
+class KernelError(ShnorError):
+    """A Jupyter kernel could not be started."""
 
 
 def parameterize(template: Path, parameters: dict):
     """The template notebook with papermill's injected-parameters cell (same as `papermill -p`)."""
-    from papermill.iorw import load_notebook_node
+    from papermill.iorw import load_notebook_node   # papermill is heavy: only for a batch that executes
     from papermill.parameterize import parameterize_notebook
-
-    import hashlib
-    import json
 
     nb = load_notebook_node(str(template))
     nb = parameterize_notebook(nb, parameters, kernel_name=KERNEL_NAME, language="python")
@@ -89,8 +83,8 @@ def parameterize(template: Path, parameters: dict):
     return nb
 
 
-def _failure_from(exc: Exception, nb) -> CellFailure:
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+def _failure_from(exc: Exception, nb) -> ReportError:
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError  # with nbclient, below
 
     # The failing cell by its execution count, as papermill reports it (the hidden reset cell,
     # executed first, is not counted).
@@ -99,14 +93,13 @@ def _failure_from(exc: Exception, nb) -> CellFailure:
         outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
         if any(o.get("output_type") == "error" for o in outputs):
             count = (cell.get("execution_count") or 1) - 1
-    where = f"ячейка {count}" if count is not None else "ядро"
     if isinstance(exc, CellExecutionError):
-        return CellFailure(where, f"{exc.ename}: {exc.evalue}")
+        return ReportError(f"{exc.ename}: {exc.evalue}", cell_index=count, ename=exc.ename, evalue=exc.evalue)
     if isinstance(exc, CellTimeoutError):
-        return CellFailure(where, "превышено время выполнения ячейки")
+        return ReportError("превышено время выполнения ячейки", cell_index=count, ename="CellTimeoutError")
     if isinstance(exc, DeadKernelError):
-        return CellFailure("ядро", "ядро завершилось аварийно")
-    return CellFailure(where, f"{type(exc).__name__}: {exc}")
+        return ReportError("ядро завершилось аварийно", ename="DeadKernelError")
+    return ReportError(f"{type(exc).__name__}: {exc}", cell_index=count, ename=type(exc).__name__, evalue=str(exc))
 
 
 class WarmKernel:
@@ -120,7 +113,7 @@ class WarmKernel:
         self.sockets = None
 
     def start(self) -> None:
-        from nbclient import NotebookClient
+        from nbclient import NotebookClient   # heavy (jupyter_client, zmq): only where reports execute
 
         last = None
         for attempt in range(self.start_retries):
@@ -139,7 +132,7 @@ class WarmKernel:
                 last = exc
                 self._shutdown(client)
                 time.sleep(0.5 * (attempt + 1))
-        raise RuntimeError(f"ядро Jupyter не запустилось после {self.start_retries} попыток: {last}")
+        raise KernelError(f"ядро Jupyter не запустилось после {self.start_retries} попыток: {last}")
 
     def run(self, nb, scratch: Path):
         """Execute a parameterised notebook in this kernel; returns the executed notebook."""

@@ -1,20 +1,32 @@
-"""Rendering: executed notebook → offline HTML (no code, no CDN, images embedded) → PDF (A4)."""
+"""Rendering: executed notebook → offline HTML (no code, no CDN, images embedded) → PDF (A4).
+
+Reads only the executed notebooks (`runs_dir`), never starts a kernel: `shnor render` re-creates
+the reports of a finished batch (after a change of the HTML template, or a deleted report)."""
 from __future__ import annotations
 
+import concurrent.futures as cf
 import logging
 import threading
+import time
 from pathlib import Path
 
+import nbformat
+
+from shnor_utils.errors import ReportError
 from shnor_utils.safeio import atomic_write_bytes
 
-HTML_TEMPLATES = Path(__file__).resolve().parent.parent / "html"   # shnor_utils/html (nbconvert template)
+HTML_TEMPLATES = Path(__file__).resolve().parent.parent / "html"   # shnor_utils/html (nbconvert template, package data)
 _local = threading.local()
+
+
+class PdfError(ReportError):
+    """WeasyPrint did not produce the PDF of a report."""
 
 
 def exporter():
     """One HTMLExporter per thread (the first export compiles the Jinja template: ~0.3 s)."""
     if not hasattr(_local, "exporter"):
-        from nbconvert import HTMLExporter
+        from nbconvert import HTMLExporter   # heavy (Jinja, pygments): only where reports are rendered
         _local.exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(HTML_TEMPLATES)],
                                        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                                        language_code="ru")
@@ -26,13 +38,49 @@ def to_html(nb, title: str) -> str:
     return body
 
 
+def write_html(run, nb=None) -> dict:
+    """The run's HTML report from its executed notebook (`nb`, else read from `run.notebook`),
+    written atomically; returns the timings."""
+    start = time.perf_counter()
+    if nb is None:
+        nb = nbformat.read(run.notebook, as_version=4)
+    body = to_html(nb, run.html_title)
+    t_html = time.perf_counter()
+    atomic_write_bytes(run.html, body.encode("utf-8"))
+    return {"html_s": round(t_html - start, 3), "write_s": round(time.perf_counter() - t_html, 3)}
+
+
 def to_pdf(html_path: Path, pdf_path: Path) -> Path:
     """A4 PDF of an HTML report with WeasyPrint (Cyrillic fonts embedded; fails loudly)."""
-    import weasyprint
+    import weasyprint   # heavy (cairo, pango): only for --pdf
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)   # JupyterLab CSS gives ~200 harmless warnings
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     data = weasyprint.HTML(filename=str(html_path), base_url=str(html_path.parent)).write_pdf()
     if not data or len(data) < 1000:
-        raise RuntimeError(f"PDF для {html_path} не создан")
+        raise PdfError(f"PDF для {html_path} не создан", report=str(html_path))
     return atomic_write_bytes(pdf_path, data)
+
+
+def _pdf_one(html: str, pdf: str) -> str:
+    try:
+        to_pdf(Path(html), Path(pdf))
+        return ""
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def render_pdfs(runs: list, workers: int, progress_out=None) -> list:
+    """PDF (A4) of every report whose PDF is missing or older than its HTML; returns failures
+    as (run, error text)."""
+    todo = [r for r in runs if r.html.exists() and (not r.pdf.exists() or r.pdf.stat().st_mtime < r.html.stat().st_mtime)]
+    if not todo:
+        return []
+    if progress_out is not None:
+        print(f"PDF: {len(todo)} отчётов…", file=progress_out, flush=True)
+    failures = []
+    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        for run, err in zip(todo, pool.map(_pdf_one, [str(r.html) for r in todo], [str(r.pdf) for r in todo])):
+            if err:
+                failures.append((run, err))
+    return failures

@@ -9,6 +9,7 @@ an interrupted batch resumes where it stopped.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 from functools import lru_cache
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shnor_utils.methodology import load_methodology
 from shnor_utils.safeio import atomic_write_text, safe_component
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent   # shnor_utils/
@@ -101,3 +103,67 @@ class RunState:
             except (json.JSONDecodeError, KeyError):
                 continue
         return out
+
+
+def assign_keys(runs: list, digests: DataDigests, meth_digest: str, templates: Path, options: str = "") -> None:
+    """Key of each run = digest of everything its output depends on (module docstring)."""
+    template_digest = {}
+    municipalities = sorted({r.municipality_id for r in runs if r.municipality_id})
+    for run in runs:
+        if run.template not in template_digest:
+            template_digest[run.template] = sha256_file(templates / f"{run.template}.ipynb")[:16]
+        compare = run.compare_with() if run.scope != "region" else ["region/region"] + [f"municipality/{m}" for m in municipalities]
+        data = digests.for_run(run.tables, run.school_ids, compare)
+        run.key = digest_of(template_digest[run.template], run.parameters, data, package_digest(), meth_digest,
+                            run.entity_name, run.municipality_name, options)
+
+
+def fingerprint(cfg, options: str) -> str:
+    """Everything a whole batch depends on, computed without loading the data (the no-change
+    fast path): dataset file digests, methodology files, shnor_utils sources, templates, params."""
+    files = sorted((p.name, sha256_file(p)) for p in cfg.dataset.glob("*") if p.suffix in (".csv", ".parquet"))
+    templates = sorted((p.stem, sha256_file(p)) for p in cfg.templates.glob("*.ipynb"))
+    return digest_of(files, load_methodology(cfg.methodology).digest, package_digest(), templates,
+                     cfg.path.read_text(encoding="utf-8"), str(cfg.dataset), options)
+
+
+def to_do(runs: list, previous: dict, *, force: bool = False, retry_failed: bool = False) -> list:
+    """The runs to execute: the failed ones (`--retry-failed`), all (`--force`), else every run
+    whose key changed since its last success or whose report is gone."""
+    if retry_failed:
+        return [r for r in runs if (previous.get(r.run_id) or {}).get("ok") is False]
+
+    def up_to_date(run) -> bool:
+        rec = previous.get(run.run_id)
+        return bool(rec and rec.get("ok") and rec.get("key") == run.key and run.html.exists())
+
+    return [r for r in runs if force or not up_to_date(r)]
+
+
+class Manifest:
+    """`output/.state/batch.json`: the fingerprint of the last batch and what it produced."""
+
+    def __init__(self, output: Path):
+        self.output = Path(output)
+        self.path = self.output / ".state" / "batch.json"
+
+    def read(self) -> dict:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def unchanged(self, fp: str) -> dict | None:
+        """The manifest when the last batch had fingerprint `fp`, no failure and all its outputs."""
+        manifest = self.read()
+        if manifest.get("fingerprint") == fp and manifest.get("failed") == 0 and all(
+                (self.output / p).exists() for p in manifest.get("outputs", [])):
+            return manifest
+        return None
+
+    def write(self, fp: str | None, runs: list, failed: int) -> None:
+        # the fingerprint includes --scope/--limit: a partial batch is its own batch
+        atomic_write_text(self.path, json.dumps({
+            "fingerprint": fp if not failed else None, "runs": len(runs), "failed": failed,
+            "outputs": [r.html.relative_to(self.output).as_posix() for r in runs] + ["index.html"],
+            "finished": _dt.datetime.now().isoformat(timespec="seconds")}, ensure_ascii=False))

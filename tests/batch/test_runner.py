@@ -6,22 +6,24 @@ import re
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
-from shnor_utils.batch.runner import TEMPLATES_DIR, check_parameters, load_params, plan, run_batch, template_spec
-from shnor_utils.errors import ParameterError
-from shnor_utils.safeio import inside
+from shnor_utils.batch.plan import template_spec
+from shnor_utils.batch.kernel import WarmKernel
+from shnor_utils.batch.runner import run_batch
+from shnor_utils.cli import main
 
-from tests.conftest import read_table, write_table
+from tests.conftest import ROOT, read_table, write_table
 
+TEMPLATES_DIR = ROOT / "notebooks" / "templates"
 TEMPLATES = sorted(p.stem for p in TEMPLATES_DIR.glob("*.ipynb"))
 
 
 def write_params(tmp_path: Path, dataset: Path, reports: list, **extra) -> Path:
     params = {"title": "Тест", "dataset": str(dataset), "year": 2026, "region_name": "Тестовая область",
-              "output": str(tmp_path / "output"), "runs_dir": str(tmp_path / "runs"), "reports": reports, **extra}
+              "output": str(tmp_path / "output"), "runs_dir": str(tmp_path / "runs"),
+              "templates": str(TEMPLATES_DIR), "reports": reports, **extra}
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     return path
@@ -36,7 +38,7 @@ def batch_run(tmp_path_factory, demo_small):
     two = schools[schools["municipality_id"] == mun]["school_id"].head(2).tolist()
     reports = []
     for t in TEMPLATES:
-        scopes = template_spec(t)["scopes"]
+        scopes = template_spec(t, TEMPLATES_DIR)["scopes"]
         if "school" in scopes:
             reports.append({"template": t, "scopes": ["school"], "filter": {"school_id": two}})
         rest = [s for s in scopes if s != "school"]
@@ -45,7 +47,7 @@ def batch_run(tmp_path_factory, demo_small):
     params = write_params(tmp, demo_small, reports)
     log = []
     code = run_batch(params, workers=2, out=_Collect(log))
-    return tmp / "output", code, "".join(log)
+    return tmp / "output", code, "".join(log), params
 
 
 class _Collect:
@@ -60,7 +62,7 @@ class _Collect:
 
 
 def test_every_report_is_built(batch_run):
-    output, code, log = batch_run
+    output, code, log, _ = batch_run
     assert code == 0, log
     htmls = list(output.rglob("*.html"))
     assert (output / "index.html").exists()
@@ -68,7 +70,7 @@ def test_every_report_is_built(batch_run):
 
 
 def test_html_is_offline_russian_without_code(batch_run):
-    output, _, _ = batch_run
+    output, _, _, _ = batch_run
     for html in output.rglob("*.html"):
         if html.name == "index.html":
             continue
@@ -84,11 +86,26 @@ def test_html_is_offline_russian_without_code(batch_run):
 
 
 def test_index_lists_every_report(batch_run):
-    output, _, _ = batch_run
+    output, _, _, _ = batch_run
     index = (output / "index.html").read_text(encoding="utf-8")
     for html in output.rglob("*.html"):
         if html.name != "index.html":
             assert html.relative_to(output).as_posix() in index
+
+
+def test_render_gives_the_same_reports_without_a_kernel(batch_run, monkeypatch, capsys):
+    """`shnor render` of every real template: byte-identical HTML, no kernel started."""
+    output, _, _, params = batch_run
+    reports = sorted(p for p in output.rglob("*.html") if p.name != "index.html")
+    before = {p: p.read_bytes() for p in reports}
+    for p in reports:
+        p.unlink()
+
+    def refuse(self):
+        raise AssertionError("a kernel was started")
+    monkeypatch.setattr(WarmKernel, "start", refuse)
+    assert main(["render", str(params)]) == 0, capsys.readouterr().out
+    assert {p: p.read_bytes() for p in reports} == before
 
 
 def test_hostile_school_name_is_shown_as_text(tmp_path, demo_small):
@@ -105,46 +122,3 @@ def test_hostile_school_name_is_shown_as_text(tmp_path, demo_small):
         text = html.read_text(encoding="utf-8")
         assert '<script>alert("x")</script>' not in text
         assert "&lt;script&gt;alert(" in text and "&lt;/script&gt; Школа" in text, html
-
-
-def test_ids_never_leave_output(tmp_path):
-    root = tmp_path / "output"
-    for hostile in ("../../x", "/etc/passwd", "..", "a/../../b"):
-        path = inside(root, "school", hostile, "r.html")
-        assert root.resolve() in path.parents
-
-
-def test_plan_sanitises_hostile_ids(tmp_path, demo_small):
-    cfg = load_params(write_params(tmp_path, demo_small, [{"template": "vpr_objectivity", "scopes": ["school"]}]))
-    schools = pd.DataFrame({"school_id": ["../../x"], "school_name": ["x"], "municipality_id": ["m"],
-                            "municipality_name": ["m"]})
-    (run,) = plan(cfg, schools)
-    assert cfg.output.resolve() in run.html.parents and ".." not in run.html.relative_to(cfg.output).parts
-
-
-@pytest.mark.parametrize("mutate, message", [
-    (lambda p: p.update(colour="red"), "неизвестные ключи"),
-    (lambda p: p.pop("dataset"), "нет обязательного ключа «dataset»"),
-    (lambda p: p["reports"].append({"template": "nope"}), "нет шаблона «nope»"),
-    (lambda p: p["reports"].append({"template": "vpr_objectivity", "scopes": ["galaxy"]}), "неизвестный охват"),
-    (lambda p: p.update(year="2026"), "year должен быть целым"),
-])
-def test_bad_parameter_sets_fail_before_any_kernel(tmp_path, demo_small, mutate, message):
-    params = {"dataset": str(demo_small), "reports": [{"template": "vpr_objectivity"}]}
-    mutate(params)
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ParameterError, match=message):
-        load_params(path)
-
-
-def test_template_parameters_are_typed():
-    spec = template_spec("vpr_objectivity")
-    good = {"dataset": "d", "scope": "school", "entity_id": "e", "year": 2026}
-    check_parameters("vpr_objectivity", spec, good)
-    with pytest.raises(ParameterError, match="неизвестные параметры"):
-        check_parameters("vpr_objectivity", spec, {**good, "colour": 1})
-    with pytest.raises(ParameterError, match="должен быть типа int"):
-        check_parameters("vpr_objectivity", spec, {**good, "year": "2026"})
-    with pytest.raises(ParameterError, match="допустимо"):
-        check_parameters("vpr_objectivity", spec, {**good, "scope": "planet"})

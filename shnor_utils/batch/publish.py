@@ -1,0 +1,85 @@
+"""Publishing a batch: `<report>.indicators.json` next to each report, `index.html` and
+`indicators.xlsx` — from the plan, the runs' outcomes and the indicator table; no notebook is
+executed or parsed. What the index flags and the workbook's sheets are comes from the Analysis
+specs (`analyses`, default `shnor_utils.analyses.ALL`), their names from the methodology."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from shnor_utils.analyses import ALL
+from shnor_utils.batch.config import BatchConfig
+from shnor_utils.batch.excel import write_workbook
+from shnor_utils.batch.index_page import write_index
+from shnor_utils.indicators.registry import index_flags_of
+from shnor_utils.safeio import atomic_write_text
+
+
+def provenance_of(cfg: BatchConfig, ds, meth, package: str) -> dict:
+    """What every report of the batch was made from (the notebooks' metadata and the sidecars)."""
+    return {"dataset": str(cfg.dataset), "files": ds.provenance(), "methodology": meth.version,
+            "shnor_utils": package, "templates": {}}
+
+
+class Sidecars:
+    """Writes `<report>.indicators.json` of a run from the indicator rows of its entity (one
+    grouping of the table, not a scan per report)."""
+
+    def __init__(self, indicators: pd.DataFrame, provenance: dict):
+        self.indicators, self.provenance = indicators, provenance
+        self.by_entity = indicators.groupby(["level", "entity_id"], sort=False).indices
+
+    def write(self, run, key: str | None = None) -> Path:
+        pos = self.by_entity.get((run.scope, run.entity_id))
+        rows = self.indicators.take(pos) if pos is not None else self.indicators.iloc[0:0]
+        return write_sidecar(run, rows, self.provenance, key=key)
+
+
+def write_sidecar(run, rows: pd.DataFrame, provenance: dict, key: str | None = None) -> Path:
+    """`<report>.indicators.json`: every indicator value of the run's entity (id, value, n, CI, flag);
+    `rows` are the indicator rows of that entity."""
+    values = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+    payload = {"template": run.template, "scope": run.scope, "entity_id": run.entity_id, "entity_name": run.entity_name,
+               "municipality_id": run.municipality_id, "key": key if key is not None else run.key,
+               "provenance": {k: v for k, v in provenance.items() if k != "templates"}, "indicators": values}
+    return atomic_write_text(run.sidecar, json.dumps(payload, ensure_ascii=False, default=str))
+
+
+def school_flags(indicators: pd.DataFrame, year: int | None, meth, analyses=ALL) -> dict:
+    """Main flags per school for the index page: the analyses' `index_flags` equal to 1 in the
+    batch year, by their short names (`meth.words.short`), in the order of the specs."""
+    flags = index_flags_of(analyses)
+    ind = indicators[(indicators["level"] == "school") & indicators["indicator_id"].isin(flags)]
+    if year is not None:
+        ind = ind[ind["year"] == year]
+    ind = ind[ind["value"] == 1]
+    out: dict = {}
+    for sid, ids in ind.groupby("entity_id")["indicator_id"]:
+        present = set(ids)
+        out[sid] = [meth.words.short(f) for f in flags if f in present]
+    return out
+
+
+def report_year(cfg: BatchConfig, indicators: pd.DataFrame) -> int | None:
+    """The batch year, else the latest observed year (ШНОР lists for the next year are forecasts)."""
+    if cfg.year is not None:
+        return cfg.year
+    observed = indicators[indicators["flag"].fillna("") != "forecast"]
+    return int(observed["year"].max()) if len(observed) else None
+
+
+def write_outputs(cfg: BatchConfig, runs: list, outcomes: dict, schools: pd.DataFrame, indicators: pd.DataFrame,
+                  meth, analyses=ALL) -> None:
+    """Index page and Excel workbook, from the outcomes and the indicator table (no notebook parsing).
+    `outcomes[run_id]` = {'ok': bool, 'error': str}."""
+    year = report_year(cfg, indicators)
+    write_index(cfg.output, title=cfg.title, region_name=cfg.region_name, runs=runs, outcomes=outcomes,
+                school_flags=school_flags(indicators, year, meth, analyses), overrides=meth.overrides)
+    if cfg.excel:
+        # the report year's values (a multi-year region table outgrows Excel's 1,048,576 rows);
+        # every year is in `shnor indicators DATASET --out FILE.csv`
+        of_year = indicators[indicators["year"] == year] if year is not None else indicators
+        write_workbook(of_year, schools, cfg.output / "indicators.xlsx", region_name=cfg.region_name, year=year,
+                       analyses=analyses)

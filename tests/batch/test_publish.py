@@ -1,0 +1,134 @@
+"""Publishing reads the Analysis specs: a new analysis, defined outside the package, shows its rows
+in the indicators, its sheet in the workbook and its flag on the index page with no other file
+touched; flags carry the methodology's short names; an overlay's overrides are stated, escaped."""
+from __future__ import annotations
+
+import copy
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from openpyxl import load_workbook
+
+from shnor_utils.analyses import ALL, compute_all
+from shnor_utils.batch.config import BatchConfig
+from shnor_utils.batch.plan import Run
+from shnor_utils.batch.publish import school_flags, write_outputs
+from shnor_utils.data.dataset import load_dataset
+from shnor_utils.methodology import PACKAGE_CONFIG, load_methodology
+
+TOY = '''
+import pandas as pd
+
+from shnor_utils.indicators.registry import Analysis, Sheet
+
+
+def toy_rows(dataset, methodology):
+    """Two tidy rows for the first school: a 0/1 flag and a score."""
+    sid = sorted(dataset.schools["school_id"])[0]
+    return pd.DataFrame({"level": ["school", "school"], "entity_id": [sid, sid], "year": [2026, 2026],
+                         "indicator_id": ["toy_flag", "toy_score"], "value": [1.0, 42.0]})
+
+
+SPEC = Analysis(id="toy", title="Игрушечный анализ", producers=(toy_rows,),
+                sheets=(Sheet("Игрушка", ("toy_",)),), index_flags=("toy_flag",))
+'''
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """The toy analysis as a package of its own under tmp_path."""
+    package = tmp_path / "toy_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "analysis.py").write_text(textwrap.dedent(TOY), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from toy_pkg.analysis import SPEC
+
+    yield SPEC
+    for name in [m for m in sys.modules if m == "toy_pkg" or m.startswith("toy_pkg.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def toy_methodology(tmp_path) -> Path:
+    """The package's methodology with the toy flag's short name added (a copy: nothing else changes)."""
+    folder = tmp_path / "meth"
+    shutil.copytree(PACKAGE_CONFIG, folder)
+    flags = yaml.safe_load((folder / "flags.yaml").read_text(encoding="utf-8"))
+    flags["short"]["toy_flag"] = "игрушечный флаг"
+    (folder / "flags.yaml").write_text(yaml.safe_dump(flags, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def school_run(output: Path, sid: str, name: str, mid: str, mname: str) -> Run:
+    return Run(template="probe", scope="school", entity_id=sid, entity_name=name, municipality_id=mid,
+               municipality_name=mname, parameters={}, notebook=output / "nb.ipynb",
+               html=output / "school" / sid / "probe.html", title="Проба")
+
+
+def test_a_toy_analysis_shows_in_indicators_workbook_and_index(tmp_path, demo_small, toy, toy_methodology):
+    meth = load_methodology(toy_methodology)
+    ds = load_dataset(demo_small, methodology=meth)
+    analyses = ALL + (toy,)
+    indicators = compute_all(ds, meth, analyses=analyses)
+    mine = indicators[indicators["indicator_id"].isin(["toy_flag", "toy_score"])]
+    sid = sorted(ds.schools["school_id"])[0]
+    assert sorted(zip(mine["indicator_id"], mine["entity_id"], mine["value"])) == [("toy_flag", sid, 1.0),
+                                                                                 ("toy_score", sid, 42.0)]
+    output = tmp_path / "out"
+    cfg = BatchConfig(path=tmp_path / "p.yaml", dataset=demo_small, reports=[], output=output, year=2026)
+    school = ds.schools.set_index("school_id").loc[sid]
+    run = school_run(output, sid, school["school_name"], school["municipality_id"], school["municipality_name"])
+    write_outputs(cfg, [run], {run.run_id: {"ok": True}}, ds.schools, indicators, meth, analyses=analyses)
+
+    wb = load_workbook(output / "indicators.xlsx", read_only=True)
+    assert "Игрушка" in wb.sheetnames
+    rows = list(wb["Игрушка"].iter_rows(values_only=True))
+    header = rows[0]
+    got = sorted((r[header.index("Показатель")], r[header.index("Код")], r[header.index("Значение")]) for r in rows[1:])
+    assert got == [("toy_flag", sid, 1), ("toy_score", sid, 42)]
+    index = (output / "index.html").read_text(encoding="utf-8")
+    assert '<span class="flag">игрушечный флаг</span>' in index
+
+    # without the toy in `analyses`, neither its sheet nor its flag appears (they come from the spec only)
+    write_outputs(cfg, [run], {run.run_id: {"ok": True}}, ds.schools, indicators, meth)
+    assert "Игрушка" not in load_workbook(output / "indicators.xlsx", read_only=True).sheetnames
+    assert "игрушечный флаг" not in (output / "index.html").read_text(encoding="utf-8")
+
+
+def test_index_flags_use_short_names_in_spec_order():
+    meth = load_methodology()
+    ind = pd.DataFrame({"level": ["school"] * 4 + ["municipality"], "entity_id": ["s1", "s1", "s1", "s2", "m1"],
+                        "year": [2026, 2026, 2025, 2026, 2026],
+                        "indicator_id": ["shnor", "vpr_sign_cohort_jump", "risk_school", "shnor", "shnor"],
+                        "value": [1.0, 1.0, 1.0, 0.0, 1.0]})
+    # objectivity comes before shnor in ALL; risk_school is of another year; s2 is not flagged
+    assert school_flags(ind, 2026, meth) == {"s1": [meth.words.short("vpr_sign_cohort_jump"), meth.words.short("shnor")]}
+    assert meth.words.short("vpr_sign_cohort_jump") == "резкое изменение 4→5" and meth.words.short("shnor") == "ШНОР"
+
+
+def test_index_states_the_overlay_overrides_escaped(tmp_path, demo_small):
+    meth = load_methodology()
+    schools = pd.DataFrame({"school_id": ["s1"], "school_name": ["Школа"], "municipality_id": ["m1"],
+                            "municipality_name": ["Город"]})
+    ind = pd.DataFrame({"level": ["school"], "entity_id": ["s1"], "year": [2026], "indicator_id": ["shnor"],
+                        "value": [1.0], "flag": [None]})
+    output = tmp_path / "out"
+    cfg = BatchConfig(path=tmp_path / "p.yaml", dataset=demo_small, reports=[], output=output, year=2026, excel=False)
+    run = school_run(output, "s1", "Школа", "m1", "Город")
+    write_outputs(cfg, [run], {run.run_id: {"ok": True}}, schools, ind, meth)
+    assert "Региональные изменения методики" not in (output / "index.html").read_text(encoding="utf-8")
+    meth = copy.copy(meth)   # load_methodology caches its objects: change a copy only
+    meth.overrides = [
+        {"file": "thresholds.yaml", "key": "journal_agreement.confirm_target", "value": 70, "source": "приказ <№ 5>"},
+        {"file": "thresholds.yaml", "key": "shnor.low_share", "value": "<b>30</b>", "source": ""}]
+    write_outputs(cfg, [run], {run.run_id: {"ok": True}}, schools, ind, meth)
+    index = (output / "index.html").read_text(encoding="utf-8")
+    assert ("Региональные изменения методики: journal_agreement.confirm_target = 70 (приказ &lt;№ 5&gt;); "
+            "shnor.low_share = &lt;b&gt;30&lt;/b&gt;</p>") in index
+    assert not (output / "indicators.xlsx").exists()
