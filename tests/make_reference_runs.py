@@ -40,7 +40,8 @@ def main() -> int:
         spec = template_spec(template.stem, TEMPLATES_DIR)
         for scope in spec.get("scopes", ["school"]):
             out = RUNS / f"{template.stem}__{scope}.ipynb"
-            params = {"dataset": "../fixtures/demo_small", "scope": scope, "entity_id": entities[scope]}
+            params = {"dataset": "../fixtures/demo_small", "scope": scope, "entity_id": entities[scope],
+                      "methodology": "../../params/regions/demo", "templates": "../../notebooks/templates"}
             print(f"{out.name} …", flush=True)
             pm.execute_notebook(str(template), str(out), parameters=params, cwd=str(RUNS), kernel_name="python3",
                                 progress_bar=False, shutdown_kernel="immediate")

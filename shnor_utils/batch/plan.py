@@ -146,7 +146,8 @@ def plan(cfg: BatchConfig, schools) -> list[Run]:
             for entity_id, name, mid, mname, ids in _entities(scope, cfg, schools, chosen):
                 parts = (scope,) if scope == "region" else (scope, entity_id)
                 params = {"dataset": str(cfg.dataset), "scope": scope, "entity_id": entity_id,
-                          "year": cfg.year, "region_name": cfg.region_name, **extra, "cache": str(cfg.cache)}
+                          "year": cfg.year, "region_name": cfg.region_name, **extra, "cache": str(cfg.cache),
+                          "templates": str(cfg.templates)}
                 if cfg.methodology:
                     params["methodology"] = str(cfg.methodology)
                 check_parameters(rep["template"], spec, params)

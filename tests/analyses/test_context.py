@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import ROOT
 from shnor_utils.analyses.context import compute as context
 from shnor_utils.analyses.risk_profiles import compute as risk_profiles
 from shnor_utils.analyses.shnor import present as shnor_report
@@ -105,7 +106,8 @@ def test_passport_gathers_flags_generically(demo_ds):
         "numerator": np.nan, "denominator": np.nan, "ci_low": np.nan, "ci_high": np.nan,
         "flag": [pd.NA, pd.NA, "below_target", "small_group", pd.NA, pd.NA]})
     ind.loc[1, "year"] = 2025   # the 0 of some_new_flag is another year
-    rep = Report(demo_ds, METH, ind, template="school_passport", scope="school", entity_id="edu990001", year=2026)
+    rep = Report(demo_ds, METH, ind, template="school_passport", scope="school", entity_id="edu990001", year=2026,
+                 parameters={"templates": str(ROOT / "notebooks" / "templates")})
     flags = shnor_report.passport_flags(rep)
     # binary 1 of an unknown analysis (shown by its id), a flagged share; not the small group,
     # not shnor = 0, not another school's shnor = 1

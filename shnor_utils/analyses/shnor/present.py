@@ -6,6 +6,7 @@ functions of those modules; this module only selects, words and formats them.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +17,6 @@ from shnor_utils.analyses.shnor import compute as shnor
 from shnor_utils.reporting.report import Report
 from shnor_utils.reporting.html import Finding, ci_level, display_html, esc, fmt_num, fmt_pct, threshold_text
 
-ALT_RULE = "нижний дециль по доле неуспешных результатов не менее чем по m процедурам два года подряд, без школ с признаками необъективности"
-TEMPLATES = Path(__file__).resolve().parent.parent.parent.parent / "notebooks" / "templates"
 DATIVE = {1: "одной", 2: "двум", 3: "трём", 4: "четырём", 5: "пяти"}   # «не менее чем по двум процедурам»
 
 
@@ -409,10 +408,10 @@ def passport_links(rep: Report) -> list[tuple[str, str]]:
     """(title, relative href) of the school's other reports: siblings in output/school/<id>/ for
     every school-scope template that exists, and the municipality's shnor_selection."""
     links = []
-    for path in sorted(TEMPLATES.glob("*.ipynb")):
+    folder = Path(rep.parameters.get("templates") or ".")   # the batch passes its templates folder
+    for path in sorted(folder.glob("*.ipynb")):
         if path.stem == rep.template:
             continue
-        import json
         meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("shnor", {})
         scopes = meta.get("scopes", [])
         if "school" in scopes:
