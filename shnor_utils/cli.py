@@ -14,6 +14,8 @@ import argparse
 import sys
 
 from shnor_utils.errors import ShnorError
+from shnor_utils.indicators.privacy import suppress
+from shnor_utils.methodology import load_methodology
 
 
 def _demo(args) -> int:
@@ -63,8 +65,9 @@ def _indicators(args) -> int:
     from shnor_utils.analyses import compute_all
     from shnor_utils.indicators import write_indicators
 
-    ds = load_dataset(args.dataset)
-    frame = compute_all(ds)
+    meth = load_methodology()
+    ds = load_dataset(args.dataset, methodology=meth)
+    frame = suppress(compute_all(ds, meth), meth)   # privacy: the export shows no small groups
     write_indicators(frame, args.out)
     print(f"Показателей: {len(frame)}; записано в {args.out}")
     return 0

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from shnor_utils.errors import ParameterError
+from shnor_utils.indicators.privacy import suppress
 from shnor_utils.safeio import atomic_write_bytes, atomic_write_text, inside
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -485,7 +486,8 @@ def run_batch(params_path: str | Path, *, workers: int | None = None, only_scope
         _write_run_log(cfg, res)
         if res.ok:
             pos = by_entity.get((res.run.scope, res.run.entity_id))
-            write_sidecar(res.run, indicators.take(pos) if pos is not None else indicators.iloc[0:0], provenance)
+            rows = indicators.take(pos) if pos is not None else indicators.iloc[0:0]
+            write_sidecar(res.run, suppress(rows, meth), provenance)   # privacy: no small groups in sidecars
         results.append(res)
         progress.done(res, len(results), len(todo))
 
@@ -609,6 +611,7 @@ def write_outputs(cfg: BatchConfig, runs: list[Run], outcomes: dict, ds, indicat
     """Index page and Excel workbook, from state and the indicator table (no notebook parsing)."""
     from shnor_utils.batch.index_page import write_index
 
+    indicators = suppress(indicators, meth)   # privacy: the index and the workbook show no small groups
     observed = indicators[indicators["flag"].fillna("") != "forecast"]   # ШНОР lists for the next year are forecasts
     year = cfg.year if cfg.year is not None else (int(observed["year"].max()) if len(observed) else None)
     write_index(cfg.output, title=cfg.title, region_name=cfg.region_name, runs=runs, outcomes=outcomes,
