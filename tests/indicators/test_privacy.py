@@ -156,12 +156,14 @@ def test_computed_table_is_unchanged_and_every_hidden_row_is_a_small_group(demo)
 # ---- a municipality report and a school's own report on a hand-made dataset --------------------------
 @pytest.fixture
 def two_pupils(tmp_path):
-    """s1 (4 compared marks) and s2 with 2 pupils, both marked higher in the ВПР than in the journal."""
+    """s1 (4 compared marks) and s2 with 2 pupils, both marked higher in the ВПР than in the journal (m1);
+    s3, the only school of m2, with 2 pupils (so m2's own rows are hidden too)."""
     vpr = VPR[VPR["school_id"] == "s1"]
-    s2 = pd.DataFrame({"year": [2024, 2024], "subject": ["Математика"] * 2, "grade": [5, 5], "school_id": ["s2", "s2"],
-                       "participant_code": ["1", "2"], "absent": ["false", "false"], "primary_score": [16, 17],
-                       "mark": [5, 5], "journal_mark": [4, 3]})
-    return write_dataset(tmp_path / "two", vpr=pd.concat([vpr, s2], ignore_index=True))
+    two = pd.DataFrame({"year": [2024] * 4, "subject": ["Математика"] * 4, "grade": [5] * 4,
+                        "school_id": ["s2", "s2", "s3", "s3"], "participant_code": ["1", "2", "1", "2"],
+                        "absent": ["false"] * 4, "primary_score": [16, 17, 5, 6], "mark": [5, 5, 2, 2],
+                        "journal_mark": [4, 3, 4, 4]})
+    return write_dataset(tmp_path / "two", vpr=pd.concat([vpr, two], ignore_index=True))
 
 
 def _html_of(rep, monkeypatch, frame, classes=None) -> str:
@@ -189,6 +191,18 @@ def test_municipality_report_does_not_show_a_school_of_two_pupils(two_pupils, mo
     assert "скрыто" in s2 and "%" not in s2, s2
     s1 = re.search(r"<tr[^>]*><td>Школа № 1</td>.*?</tr>", page).group(0)
     assert "50,0 %" in s1 and "25,0 %" in s1        # s1: понизили 2 of 4, подтвердили 1, повысили 1
+
+
+def test_a_municipality_of_one_small_school_shows_no_share(two_pupils, monkeypatch):
+    rep = _open(two_pupils, "municipality", "m2")
+    mine = rep.rows_of("municipality", "m2")
+    assert P.hidden(mine[mine["indicator_id"].isin(V.SHARE_IDS)]).all()
+    table, classes = V.journal_table(rep)
+    assert len(table) == 1 and table.iloc[0]["Участников"] == "2"
+    assert (table.iloc[0][["Понизили", "Подтвердили", "Повысили"]] == "—").all()
+    page = _html_of(rep, monkeypatch, table, classes) + V.summary_text(rep)
+    assert "100,0 %" not in page     # s3: both pupils «понизили»
+    assert all(f.text for f in V.findings(rep))
 
 
 def test_a_school_report_shows_its_own_small_groups(two_pupils):

@@ -23,7 +23,9 @@ def _entity_rows(rep: Report, level: str | None = None, entity: str | None = Non
 def _wide(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     wide = rows.pivot_table(index=keys, columns="indicator_id", values="value", aggfunc="first").rename(columns=SHARE_IDS)
     n = rows[rows["indicator_id"] == "vpr_journal_confirm"].set_index(keys)["denominator"].rename("n")
-    return wide.join(n).reset_index()
+    # a hidden small group (indicators/privacy.py) has no values: its row stays, with NA shares
+    wide = n.to_frame().join(wide.reindex(columns=list(SHARE_IDS.values())), how="left")
+    return wide[[*SHARE_IDS.values(), "n"]].reset_index()
 
 
 TARGET_ID = "vpr_journal_confirm_target"
@@ -164,7 +166,7 @@ def summary_text(rep: Report) -> str:
     n = pooled["n"].sum()
     lo, co, hi = (pooled[c].sum() / n if n else None for c in ("lo", "co", "hi"))
     worst = mine[mine["n"] >= rep.meth.threshold("small_groups.min_for_share")].sort_values("понизили", ascending=False).head(1)
-    text = (f"В {rep.year} г. сравнено {fmt_num(n, 0)} пар отметок (ВПР и журнал). Подтвердили отметку "
+    text = (f"В {rep.year} г. сравнено {fmt_num(mine['n'].sum(), 0)} пар отметок (ВПР и журнал). Подтвердили отметку "
             f"{fmt_pct(co)} участников, понизили — {fmt_pct(lo)}, повысили — {fmt_pct(hi)}.")
     if len(worst):
         w = worst.iloc[0]
