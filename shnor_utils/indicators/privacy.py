@@ -156,7 +156,7 @@ def reveal(shown: pd.DataFrame, computed: pd.DataFrame, positions) -> pd.DataFra
     pos = np.asarray(positions, dtype=np.int64)
     if not len(pos):
         return shown
-    a, b = shown.iloc[pos], computed.iloc[pos]
+    a, b = shown[HIDDEN].iloc[pos], computed[HIDDEN].iloc[pos]     # numbers only: no text column is taken
     differ = np.zeros(len(pos), dtype=bool)
     for c in HIDDEN:
         differ |= a[c].isna().to_numpy() & b[c].notna().to_numpy()
