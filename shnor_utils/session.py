@@ -34,8 +34,8 @@ def open_report(dataset, *, template: str, scope: str, entity_id: str | None = N
     """Load (validated) data and indicators for one report and return its `Report`."""
     meth = load_methodology(methodology)
     ds, indicators = load(dataset, meth, cache)
-    return Report(ds, meth, shown(indicators, meth), unsuppressed=indicators, template=template, scope=scope, entity_id=entity_id, year=year,
-                  region_name=region_name, parameters={"dataset": str(dataset), "scope": scope,
+    return Report(ds, meth, shown(indicators, meth), unsuppressed=indicators, template=template, scope=scope,
+                  entity_id=entity_id, year=year, region_name=region_name, parameters={"dataset": str(dataset), "scope": scope,
                                                        "entity_id": entity_id, "year": year, **parameters})
 
 
