@@ -23,6 +23,8 @@ from shnor_utils.data.ingest import ingest
 from shnor_utils.demo import generate
 from shnor_utils.errors import ShnorError
 from shnor_utils.indicators import write_indicators
+from shnor_utils.indicators.privacy import suppress
+from shnor_utils.methodology import load_methodology
 
 
 def _demo(args) -> int:
@@ -58,8 +60,9 @@ def _validate(args) -> int:
 
 
 def _indicators(args) -> int:
-    ds = load_dataset(args.dataset)
-    frame = compute_all(ds)
+    meth = load_methodology()
+    ds = load_dataset(args.dataset, methodology=meth)
+    frame = suppress(compute_all(ds, meth), meth)   # privacy: the export shows no small groups
     write_indicators(frame, args.out)
     print(f"Показателей: {len(frame)}; записано в {args.out}")
     return 0

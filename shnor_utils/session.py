@@ -8,6 +8,10 @@ validates the files and computes the indicators itself.
 
 A warm kernel runs many reports on one dataset: they share one load, keyed by the files' size and
 modification time and the methodology digest, which is what makes the batch fast.
+
+A report shows the indicators after `privacy.suppress` (aggregates of small groups hidden); the
+computed table stays whole for the analyses, and a school's own report shows its own rows
+(docs/METHODOLOGY.md §0 «Малые группы»).
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import pandas as pd
 
 from shnor_utils.analyses import compute_all
 from shnor_utils.data.dataset import Dataset, contiguous, files_stamp, load_dataset, read_snapshot
+from shnor_utils.indicators.privacy import suppress
 from shnor_utils.methodology import Methodology, load_methodology
 from shnor_utils.reporting.report import Report, clear_derived
 
@@ -29,9 +34,22 @@ def open_report(dataset, *, template: str, scope: str, entity_id: str | None = N
     """Load (validated) data and indicators for one report and return its `Report`."""
     meth = load_methodology(methodology)
     ds, indicators = load(dataset, meth, cache)
-    return Report(ds, meth, indicators, template=template, scope=scope, entity_id=entity_id, year=year,
-                  region_name=region_name, parameters={"dataset": str(dataset), "scope": scope,
+    return Report(ds, meth, shown(indicators, meth), unsuppressed=indicators, template=template, scope=scope,
+                  entity_id=entity_id, year=year, region_name=region_name, parameters={"dataset": str(dataset), "scope": scope,
                                                        "entity_id": entity_id, "year": year, **parameters})
+
+
+_SHOWN: dict = {}
+
+
+def shown(indicators: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """The indicators a report may show (`privacy.suppress`), computed once per loaded table: every
+    report of a warm kernel shares one frame (and so the region-wide memo of `Report.derived`)."""
+    key = (id(indicators), meth.digest)
+    if key not in _SHOWN:
+        _SHOWN.clear()
+        _SHOWN[key] = (indicators, suppress(indicators, meth))   # the table is kept so its id stays its own
+    return _SHOWN[key][1]
 
 
 def snapshot_path(cache: str | Path, key: str) -> Path:

@@ -13,6 +13,7 @@ from shnor_utils.analyses import ALL
 from shnor_utils.batch.config import BatchConfig
 from shnor_utils.batch.excel import write_workbook
 from shnor_utils.batch.index_page import write_index
+from shnor_utils.indicators.privacy import suppress
 from shnor_utils.indicators.registry import index_flags_of
 from shnor_utils.safeio import atomic_write_text
 
@@ -27,14 +28,15 @@ class Sidecars:
     """Writes `<report>.indicators.json` of a run from the indicator rows of its entity (one
     grouping of the table, not a scan per report)."""
 
-    def __init__(self, indicators: pd.DataFrame, provenance: dict):
-        self.indicators, self.provenance = indicators, provenance
+    def __init__(self, indicators: pd.DataFrame, provenance: dict, meth):
+        self.indicators, self.provenance, self.meth = indicators, provenance, meth
         self.by_entity = indicators.groupby(["level", "entity_id"], sort=False).indices
 
     def write(self, run, key: str | None = None) -> Path:
         pos = self.by_entity.get((run.scope, run.entity_id))
         rows = self.indicators.take(pos) if pos is not None else self.indicators.iloc[0:0]
-        return write_sidecar(run, rows, self.provenance, key=key)
+        # privacy: no aggregate of a small group, not even in the school's own sidecar
+        return write_sidecar(run, suppress(rows, self.meth), self.provenance, key=key)
 
 
 def write_sidecar(run, rows: pd.DataFrame, provenance: dict, key: str | None = None) -> Path:
@@ -74,6 +76,7 @@ def write_outputs(cfg: BatchConfig, runs: list, outcomes: dict, schools: pd.Data
                   meth, analyses=ALL) -> None:
     """Index page and Excel workbook, from the outcomes and the indicator table (no notebook parsing).
     `outcomes[run_id]` = {'ok': bool, 'error': str}."""
+    indicators = suppress(indicators, meth)   # privacy: the index and the workbook show no small groups
     year = report_year(cfg, indicators)
     write_index(cfg.output, title=cfg.title, region_name=cfg.region_name, runs=runs, outcomes=outcomes,
                 school_flags=school_flags(indicators, year, meth, analyses), overrides=meth.overrides)

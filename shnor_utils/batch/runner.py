@@ -66,7 +66,7 @@ def run_batch(params_path, *, workers: int | None = None, only_scope: list[str] 
     where = pool.where if scheduler else f"{pool.where}, ядра: {cfg.isolation}"
     print(f"Набор параметров: {cfg.path}; данные: {cfg.dataset}; отчётов: {len(runs)}, выполнить {len(todo)}, "
           f"актуальны {len(skipped)}; {where}", file=out, flush=True)
-    results = _build_all(cfg, todo, len(runs), pool, provenance, Sidecars(indicators, provenance), state, out)
+    results = _build_all(cfg, todo, len(runs), pool, provenance, Sidecars(indicators, provenance, meth), state, out)
     if cfg.pdf:
         failed_ids = {x.run.run_id for x in results if not x.ok}
         for run, error in render_pdfs([r for r in runs if r.run_id not in failed_ids], workers, progress_out=out):
@@ -186,7 +186,7 @@ def index_batch(params_path, *, out=None) -> int:
     listed = set(Manifest(cfg.output).read().get("outputs", []))   # the last batch's reports (--scope/--limit)
     runs = [r for r in plan(cfg, ds.schools) if r.run_id in previous
             and (not listed or r.html.relative_to(cfg.output).as_posix() in listed)]
-    outcomes, sidecars = {}, Sidecars(indicators, provenance_of(cfg, ds, meth, package_digest()))
+    outcomes, sidecars = {}, Sidecars(indicators, provenance_of(cfg, ds, meth, package_digest()), meth)
     for r in runs:
         rec = previous[r.run_id]
         ok = bool(rec.get("ok")) and r.html.exists()

@@ -12,6 +12,9 @@ import pandas as pd
 from shnor_utils.methodology import Methodology
 
 
+HIDDEN = "скрыто"   # a table cell of a group too small to show (indicators/privacy.py, METHODOLOGY.md §0)
+
+
 def esc(value) -> str:
     """HTML-escape a value from data."""
     return html.escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))

@@ -14,6 +14,7 @@ import pandas as pd
 
 from shnor_utils.data.dataset import Dataset
 from shnor_utils.errors import ParameterError
+from shnor_utils.indicators.privacy import reveal
 from shnor_utils.indicators.table import REGION_ID
 from shnor_utils.methodology import Methodology
 from shnor_utils.reporting.html import STYLE, Finding, display_html, esc
@@ -27,10 +28,13 @@ class Report:
 
     def __init__(self, ds: Dataset, meth: Methodology, indicators: pd.DataFrame, *, template: str,
                  scope: str, entity_id: str | None, year: int | None, region_name: str = "Регион",
-                 parameters: dict | None = None):
+                 parameters: dict | None = None, unsuppressed: pd.DataFrame | None = None):
+        """`indicators` is what the report may show (after `privacy.suppress`, shared by every report of
+        a dataset); `unsuppressed`, the computed table, gives a school report its own rows back."""
         if scope not in SCOPES:
             raise ParameterError(f"неизвестный охват отчёта «{scope}»; допустимо: {', '.join(SCOPES)}")
         self.ds, self.meth, self.indicators = ds, meth, indicators
+        self._shared = indicators     # the memo of `derived` and the row index belong to the shared table
         self.template, self.scope, self.region_name = template, scope, region_name
         self.parameters = parameters or {}
         schools = ds.schools
@@ -55,6 +59,10 @@ class Report:
             self.entity_name = region_name
             self.school_ids = schools["school_id"].tolist()
         self.entity_id = entity_id
+        if scope == "school" and unsuppressed is not None:
+            # a school's own report shows its own small groups (METHODOLOGY.md §0 «Малые группы»)
+            own = self._row_index().get(("school", entity_id), [])
+            self.indicators = reveal(indicators, unsuppressed, own)
         years = self.derived("known-years", lambda: _known_years(indicators))
         self.year = int(year) if year is not None else (int(years[-1]) if years else None)
         self.started = _dt.datetime.now()
@@ -67,14 +75,17 @@ class Report:
         A warm kernel runs hundreds of reports on one dataset: region-wide work done per report is what
         made a report of a 1,000-school region take seconds. `compute` must depend only on the dataset,
         the methodology and `key`, never on the report's entity."""
-        return _derived(self.ds, self.meth, self.indicators, (name, *key), compute)
+        return _derived(self.ds, self.meth, self._shared, (name, *key), compute)
+
+    def _row_index(self) -> dict:
+        """{(level, entity_id): row positions} of the indicator table, built once per dataset."""
+        return self.derived("indicator-rows", lambda: self._shared.groupby(["level", "entity_id"], sort=False).indices)
 
     def rows_of(self, level: str, entity_ids) -> pd.DataFrame:
         """Indicator rows of one entity (or a list of entities) of `level`, in table order, via an index
         of the indicator table built once per dataset (a region's table has millions of rows)."""
-        index = self.derived("indicator-rows", lambda: self.indicators.groupby(["level", "entity_id"], sort=False).indices)
         ids = [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
-        return _take_groups(self.indicators, index, [(level, e) for e in ids])
+        return _take_groups(self.indicators, self._row_index(), [(level, e) for e in ids])
 
     def own(self, table: str, year: int | None = None) -> pd.DataFrame:
         """Rows of `table` that belong to the report's schools (all of them for the region), in the

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from shnor_utils.analyses.gia.compute import plan_vs_fact
+from shnor_utils.indicators.privacy import hidden
 from shnor_utils.reporting.report import Report
 from shnor_utils.reporting.html import Finding, ci_level, fmt_num, fmt_pct, small_groups_finding, threshold_text
 
@@ -182,8 +183,10 @@ def _pooled_mandatory(rep: Report, level: str) -> pd.DataFrame:
     rows = ind[(ind["indicator_id"] == "gia_below_min") & (ind["level"] == level) & (ind["year"] == rep.year)]
     base = rows["subject"].str.replace(r" \((базовая|профильная)\)$", "", regex=True)
     rows = rows[base.isin(mandatory)]
-    pooled = rows.groupby("entity_id")[["numerator", "denominator"]].sum()
+    seen = rows[~hidden(rows)]   # a hidden small group enters no sum; an entity of hidden groups only has no value
+    pooled = seen.groupby("entity_id")[["numerator", "denominator"]].sum().reindex(rows["entity_id"].unique())
     pooled["value"] = 100 * pooled["numerator"] / pooled["denominator"]
+    pooled["denominator"] = pooled["denominator"].fillna(rows.groupby("entity_id")["denominator"].sum())
     pooled["low"] = rows.assign(low=rows["flag"].eq("low_result").fillna(False)).groupby("entity_id")["low"].sum()
     return pooled
 
@@ -275,7 +278,8 @@ def summary_text(rep: Report) -> str:
     for exam in ("ОГЭ", "ЕГЭ", "ГВЭ"):
         e = below[below["exam"] == exam]
         if len(e):
-            share = 100 * e["numerator"].sum() / e["denominator"].sum()
+            seen = e[~hidden(e)]   # a hidden small group enters no sum
+            share = 100 * seen["numerator"].sum() / seen["denominator"].sum() if seen["denominator"].sum() else None
             parts.append(f"{exam}: {fmt_num(e['denominator'].sum(), 0)} результатов по {len(e)} предметам, "
                          f"ниже минимального порога — {fmt_pct(share)}")
     return (f"В {rep.year} г. (основной период, первая попытка) " + "; ".join(parts) +

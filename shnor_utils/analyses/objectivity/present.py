@@ -9,7 +9,8 @@ import pandas as pd
 
 from shnor_utils.analyses.objectivity.compute import journal_counts, journal_targets, target_categories
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, ci_level, fmt_num, fmt_pct, plural, small_groups_finding
+from shnor_utils.indicators.privacy import too_small
+from shnor_utils.reporting.html import HIDDEN, Finding, ci_level, fmt_num, fmt_pct, plural, small_groups_finding
 
 SHARE_IDS = {"vpr_journal_lower": "понизили", "vpr_journal_confirm": "подтвердили", "vpr_journal_higher": "повысили"}
 
@@ -22,7 +23,9 @@ def _entity_rows(rep: Report, level: str | None = None, entity: str | None = Non
 def _wide(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     wide = rows.pivot_table(index=keys, columns="indicator_id", values="value", aggfunc="first").rename(columns=SHARE_IDS)
     n = rows[rows["indicator_id"] == "vpr_journal_confirm"].set_index(keys)["denominator"].rename("n")
-    return wide.join(n).reset_index()
+    # a hidden small group (indicators/privacy.py) has no values: its row stays, with NA shares
+    wide = n.to_frame().join(wide.reindex(columns=list(SHARE_IDS.values())), how="left")
+    return wide[[*SHARE_IDS.values(), "n"]].reset_index()
 
 
 TARGET_ID = "vpr_journal_confirm_target"
@@ -100,12 +103,16 @@ def pooled_by_school(rep: Report) -> pd.DataFrame:
     excess = rep.meth.threshold("objectivity_signs.school_lower_excess_pp")
     counts = counts.assign(
         lower=100 * counts["lower"] / counts["compared"], confirm=100 * counts["confirm"] / counts["compared"],
-        higher=100 * counts["higher"] / counts["compared"]).sort_values("lower", ascending=False)
+        higher=100 * counts["higher"] / counts["compared"])
+    small = too_small(counts["compared"], rep.meth)   # other schools' small groups are not shown (§0)
+    counts.loc[small, ["lower", "confirm", "higher"]] = float("nan")
+    counts = counts.sort_values("lower", ascending=False)
     rows, classes = [], []
     for r in counts.itertuples(index=False):
+        cell = (lambda v: HIDDEN) if too_small(r.compared, rep.meth) else fmt_pct
         rows.append({"Школа": names.get(r.school_id, r.school_id), "Код": r.school_id,
-                     "Сравнено отметок": fmt_num(r.compared, 0), "Понизили": fmt_pct(r.lower),
-                     "Подтвердили": fmt_pct(r.confirm), "Повысили": fmt_pct(r.higher),
+                     "Сравнено отметок": fmt_num(r.compared, 0), "Понизили": cell(r.lower),
+                     "Подтвердили": cell(r.confirm), "Повысили": cell(r.higher),
                      "Отклонение «понизили» от региона": _pp(r.lower - region_lower)})
         classes.append("shnor-small" if r.compared < min_n else ("shnor-flag" if r.lower - region_lower >= excess else ""))
     return pd.DataFrame(rows), classes
@@ -154,22 +161,23 @@ def summary_text(rep: Report) -> str:
     mine = journal_shares(rep)
     if mine.empty:
         return "В выбранном году нет результатов ВПР для сравнения с отметками по журналу."
-    pooled = mine.assign(lo=mine["понизили"] * mine["n"], co=mine["подтвердили"] * mine["n"], hi=mine["повысили"] * mine["n"])
+    seen = mine.dropna(subset=["понизили", "подтвердили", "повысили"])   # a hidden small group enters no sum
+    pooled = seen.assign(lo=seen["понизили"] * seen["n"], co=seen["подтвердили"] * seen["n"], hi=seen["повысили"] * seen["n"])
     n = pooled["n"].sum()
-    lo, co, hi = (pooled[c].sum() / n for c in ("lo", "co", "hi"))
+    lo, co, hi = (pooled[c].sum() / n if n else None for c in ("lo", "co", "hi"))
     worst = mine[mine["n"] >= rep.meth.threshold("small_groups.min_for_share")].sort_values("понизили", ascending=False).head(1)
-    text = (f"В {rep.year} г. сравнено {fmt_num(n, 0)} пар отметок (ВПР и журнал). Подтвердили отметку "
+    text = (f"В {rep.year} г. сравнено {fmt_num(mine['n'].sum(), 0)} пар отметок (ВПР и журнал). Подтвердили отметку "
             f"{fmt_pct(co)} участников, понизили — {fmt_pct(lo)}, повысили — {fmt_pct(hi)}.")
     if len(worst):
         w = worst.iloc[0]
         text += (f" Больше всего расхождений в сторону понижения — {w['subject']}, {int(w['grade'])} класс "
                  f"({fmt_pct(w['понизили'])} понизили).")
     if rep.scope != "region":
-        reg = _wide(_entity_rows(rep, "region", "region"), ["subject", "grade"])
+        reg = _wide(_entity_rows(rep, "region", "region"), ["subject", "grade"]).dropna(subset=["понизили"])
         if len(reg):
             rn = reg["n"].sum()
             rlo = (reg["понизили"] * reg["n"]).sum() / rn
-            diff = lo - rlo
+            diff = lo - rlo if lo is not None else None
             text += f" По региону понизили {fmt_pct(rlo)}: разница {_pp(diff)}."
     return text
 
@@ -476,6 +484,8 @@ def gaps_table(rep: Report) -> pd.DataFrame:
         vpr = vpr.merge(rep.ds.schools[["school_id", "municipality_name"]], on="school_id")
         g = O.mark_gaps(vpr, rep.meth, ["municipality_name"])
         label = {"municipality_name": "Муниципалитет"}
+    if rep.scope != "school":
+        g = g[~too_small(g["compared"], rep.meth)]   # other schools' small groups are not shown (§0)
     g = g[(g["gap_lower"] + g["gap_higher"]) > 0]
     if g.empty:
         return pd.DataFrame()
