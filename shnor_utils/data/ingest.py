@@ -298,7 +298,8 @@ def _write(tables: dict, out: Path, report: IngestReport, meth) -> None:
         for name, frame in tables.items():
             _typed(frame, TABLES[name]).to_csv(tmp / f"{name}.csv", index=False)
         try:
-            ds = load_dataset(tmp, methodology=meth)
+            # the temporary folder is removed on failure: no list of errors is left in it
+            ds = load_dataset(tmp, methodology=meth, errors_csv=False)
         except InputError as exc:
             exc.file = exc.file.replace(str(tmp), str(out)) if exc.file else exc.file
             raise InputError(f"собранный набор не прошёл проверку контракта: {exc.message}", file=exc.file,
