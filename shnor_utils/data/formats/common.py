@@ -333,3 +333,13 @@ def meta_from_name(path: Path, meth: Methodology) -> dict:
         if m:
             out.setdefault("school_id", m.group(1).lower())
     return out
+
+
+# ---- writing: a canonical value as a workbook cell -------------------------------------------
+def cell_value(v):
+    """A pandas cell as a plain Python value for a workbook (NA → None, numpy → int/float)."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    return v

@@ -22,10 +22,14 @@ real-layout writer uses them.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
 from shnor_utils.data.formats.common import Context, Extract, as_number, meta_from_name, norm, split_school, text
+from shnor_utils.data.formats.workbook import xlsx_bytes
+from shnor_utils.methodology import Methodology
+from shnor_utils.safeio import atomic_write_bytes, safe_component
 
 LAYOUT = "ОО-1, раздел 3 «Сведения о персонале организации»"
 SECTION = re.compile(r"^(?:подраздел\s*|раздел\s*)?3\.([1-4])\.?(?:\s|$)")
@@ -246,3 +250,67 @@ def staffing_cells(staffing: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     frame = pd.concat(parts).assign(section="3.4")
     frame = frame.groupby(["year", "school_id", "section", "row_code", "column_code"], as_index=False)["value"].sum()
     return frame[frame["value"] != 0].reset_index(drop=True)
+
+
+# ---- writing: the dataset as ОО-1 section 3 books (the reverse of `read`) -----------------------
+def write(ds, out: Path, meth: Methodology) -> list[Path]:
+    """One .xlsx (sheets Р3.1–Р3.4) per school × year into `out/ОО-1`, from `teacher_counts`, or else
+    from `teachers` (`aggregate_teachers`) and `staffing` (`staffing_cells`); nothing without them."""
+    if not (ds.has("teachers") or ds.has("staffing") or ds.has("teacher_counts")):
+        return []
+    out = Path(out) / "ОО-1"
+    cfg = meth.oo1
+    cells = _oo1_cells(ds, cfg)
+    schools = ds.schools.set_index("school_id")
+    paths = []
+    for (year, school_id), group in cells.groupby(["year", "school_id"], sort=True):
+        values = {(s, r, int(c)): v for s, r, c, v in
+                  zip(group["section"], group["row_code"], group["column_code"], group["value"])}
+        name = schools.at[school_id, "school_name"] if school_id in schools.index else school_id
+        sheets = {}
+        for section in ("3.1", "3.2", "3.3", "3.4"):
+            rows = []
+            if section == "3.1":
+                rows = [["Форма № ОО-1"],
+                        ["Сведения об организации, осуществляющей образовательную деятельность по образовательным "
+                         "программам начального общего, основного общего, среднего общего образования"],
+                        [f"по состоянию на 20 сентября {year} г."], [f"Организация: {name} ({school_id})"],
+                        ["Раздел 3. Сведения о персонале организации"]]
+            rows += _oo1_section(section, values, cfg)
+            sheets[f"Р{section}"] = rows
+        file = f"ОО-1_раздел3_{safe_component(school_id)}_{year}.xlsx"
+        paths.append(atomic_write_bytes(out / file, xlsx_bytes(sheets)))
+    return paths
+
+
+def _oo1_cells(ds, cfg) -> pd.DataFrame:
+    cols = ["year", "school_id", "section", "row_code", "column_code", "value"]
+    if ds.has("teacher_counts"):
+        return ds.teacher_counts[cols]
+    parts = [aggregate_teachers(ds.teachers if ds.has("teachers") else None, cfg),
+             staffing_cells(ds.staffing if ds.has("staffing") else None, cfg)]
+    return pd.concat([p for p in parts if len(p)], ignore_index=True)[cols]
+
+
+def _oo1_section(section: str, values: dict, cfg: dict) -> list:
+    spec = cfg["sections"][section]
+    last = max(spec["columns"])
+    rows = [[f"{section}. {spec['title']}"], ["Наименование показателей", "№ строки"]
+            + [spec["columns"].get(g, "") for g in range(3, last + 1)], list(range(1, last + 1))]
+    for i, (code, row) in enumerate(cfg["rows"].items()):
+        label = row["position"] + (f": {row['subject']}" if row.get("subject") else "")
+        cells = []
+        for g in range(3, last + 1):
+            v = values.get((section, code, g), 0.0) if g in spec["columns"] else None
+            cells.append(_oo1_number(v, i + g))
+        rows.append([label, code if i % 2 else int(code)] + cells)
+    return rows
+
+
+def _oo1_number(v, i: int):
+    """Zero as a blank or 0, fractions sometimes as text with a decimal comma."""
+    if v is None or v == 0:
+        return None if i % 2 else 0
+    if float(v).is_integer():
+        return int(v)
+    return f"{v:g}".replace(".", ",") if i % 2 else float(v)

@@ -10,6 +10,7 @@ before parsing; any parse failure becomes one Russian InputError naming the file
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import zipfile
 from dataclasses import dataclass
@@ -156,3 +157,35 @@ def _trim(rows: list) -> list:
     while end and all(v is None for v in rows[end - 1]):
         end -= 1
     return rows[:end]
+
+
+# ---- writing (the real-layout writers of each format) ---------------------------------------
+def xlsx_bytes(sheets: dict) -> bytes:
+    """An .xlsx book of `sheets` ({name: rows}; names cut to Excel's 31 characters) as bytes."""
+    import openpyxl  # local: openpyxl is imported only when a workbook is read or written
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        ws = book.create_sheet(name[:31])
+        for row in rows:
+            ws.append(list(row))
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def xls_bytes(sheets: dict) -> bytes:
+    """An old-format .xls book of `sheets` as bytes (РЦОИ sends protocols as .xls)."""
+    import xlwt  # local: only the real-layout writers need xlwt (writing .xls)
+
+    book = xlwt.Workbook(encoding="utf-8")
+    for name, rows in sheets.items():
+        ws = book.add_sheet(name[:31])
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    ws.write(r, c, value)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
