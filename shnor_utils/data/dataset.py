@@ -39,7 +39,7 @@ def load_dataset(path, *, tables=None, methodology: Methodology | None = None, e
     root = Path(path)
     if not root.is_dir():
         raise InputError("папка набора данных не найдена", file=str(root),
-                         expected="папка с таблицами schools.csv, vpr.csv, … (см. README, «Формат данных»)")
+                         expected="папка с таблицами schools.csv, vpr.csv, … (см. docs/DATA_CONTRACT.md)")
     meth = methodology or load_methodology()
     wanted = ["schools"] + [t for t in (tables or TABLES) if t != "schools"]
     frames, files, notes = {}, {}, []

@@ -291,3 +291,14 @@ def test_ingest_style_load_writes_no_list(tmp_path):
         load_dataset(folder, errors_csv=False)
     assert info.value.report is None and "найдено ошибочных значений: 2:" in str(info.value)
     assert not (folder / "validation_errors.csv").exists()
+
+
+def test_snapshot_stamp_ignores_the_list_of_errors(tmp_path):
+    from shnor_utils.data.dataset import files_stamp
+
+    folder = write_dataset(tmp_path / "d", vpr=VPR)
+    before = files_stamp(folder, "m")
+    (folder / "validation_errors.csv").write_text("file,row\n", encoding="utf-8")
+    assert files_stamp(folder, "m") == before
+    (folder / "vpr.csv").write_text((folder / "vpr.csv").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert files_stamp(folder, "m") != before

@@ -1,6 +1,6 @@
 """ФИС ОКО «Индивидуальные результаты» (Ф1) → `vpr` and `vpr_tasks`.
 
-Layout (reference/data_formats.md §1.1–1.2, seen in real 2024/2026 downloads): title in row 1,
+Layout (docs/FILE_FORMATS.md §1.1–1.2, seen in real 2024/2026 downloads): title in row 1,
 «ВПР 2026 Русский язык 4 класс» in row 3, «Уровень сложности задания | Б | Б | П …» just above the
 table header `ОО | Муниципалитет | Название ОО | Код участника | Класс | Вариант | 1 (2б) … |
 Первичный балл | Отметка | Отметка по журналу`, then per school a group row

@@ -3,8 +3,8 @@
 Each subsection 3.1–3.4 is a table of row codes (01 «Численность работников всего», 07 «учителя
 всего», 08–27 teachers by subject, 28–39 specialists) × column codes (graphs), introduced by its
 title («3.1. Распределение численности персонала …») and a row of graph numbers «1 | 2 | 3 | …»
-(graph 1 = name, graph 2 = row code). Codes and meanings: config/oo1.yaml, from
-reference/data_formats.md §3.1 (check them against your region's edition of the form).
+(graph 1 = name, graph 2 = row code). Codes and meanings: the methodology's `oo1.yaml`, described in
+docs/FILE_FORMATS.md §3 (check them against your region's edition of the form).
 
 How the cells become canonical tables:
 - `teacher_counts` keeps every configured cell as it is: (year, school, section, row, graph) → value,
@@ -12,7 +12,7 @@ How the cells become canonical tables:
   people, so no per-teacher rows are invented: indicators that need shares (category, age,
   education) read these counts directly (e.g. высшая категория = 3.1 гр.13 / гр.3, стр.07).
   A blank cell means 0 and zero cells are not stored.
-- `staffing` = 3.4 on the «leaf» rows of config/oo1.yaml (teachers by subject, each specialist post):
+- `staffing` = 3.4 on the «leaf» rows of `oo1.yaml` (teachers by subject, each specialist post):
   rates_planned = гр.3 «ставок по штату», rates_filled = гр.4 «фактически занято»,
   vacancies = гр.13 «вакантных должностей». Row 07 is the sum of the subject rows and is used
   only when the subject rows are absent, so that summing `staffing` never counts twice.
@@ -168,7 +168,7 @@ def _staffing(counts: pd.DataFrame, cfg: dict, ctx: Context) -> pd.DataFrame:
 
 # ---- the reverse: canonical tables → ОО-1 cells (used by the real-layout writer) ----------------
 def aggregate_teachers(teachers: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    """ОО-1 3.1–3.3 cells counted from a per-teacher table (DATA_CONTRACT `teachers`).
+    """ОО-1 3.1–3.3 cells counted from a per-teacher table (docs/DATA_CONTRACT.md §2 `teachers`).
 
     One person per (year, school, teacher_id), in the row of the first listed subject; external
     part-timers (`part_time`) are left out as ОО-1 3.1 prescribes. A person counts in row 06

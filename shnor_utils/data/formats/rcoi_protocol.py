@@ -1,6 +1,6 @@
 """РЦОИ «Протокол проверки (результатов)» of ОГЭ / ЕГЭ / ГВЭ → `gia`, pseudonymised on read.
 
-Layout (reference/data_formats.md §2.1, from parsers of real protocols):
+Layout (docs/FILE_FORMATS.md §2, from parsers of real protocols):
 ```
 'Протокол проверки результатов'                 title (may name the exam or the period)
 '20 - Чеченская Республика'                      region

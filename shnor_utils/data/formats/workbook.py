@@ -2,7 +2,7 @@
 
 The format is taken from the file's first bytes, not its extension: analysts rename files, and
 РЦОИ protocols are often old `.xls` saved as `.xlsx` or the other way round
-(reference/data_formats.md §1.1, §2.1). `.xlsx` is read with openpyxl in read_only mode
+(docs/FILE_FORMATS.md §0). `.xlsx` is read with openpyxl in read_only mode
 (streaming, constant memory per row); `.xls` with xlrd. A file larger than the size limit,
 or a zip whose unpacked size would exceed ten times that limit (a «zip bomb»), is refused
 before parsing; any parse failure becomes one Russian InputError naming the file.
@@ -76,7 +76,7 @@ def open_workbook(path: str | Path, *, max_mb: float | None = None) -> Workbook:
 
 
 def _read_xlsx(path: Path, limit: int) -> list[Sheet]:
-    import openpyxl
+    import openpyxl  # local: heavy (~0.3 s), needed only when a workbook is read; reports never do
 
     try:
         with zipfile.ZipFile(path) as zf:
@@ -104,7 +104,7 @@ def _read_xlsx(path: Path, limit: int) -> list[Sheet]:
 
 
 def _read_xls(path: Path) -> list[Sheet]:
-    import xlrd
+    import xlrd  # local: only old .xls books need it
 
     try:
         book = xlrd.open_workbook(str(path), on_demand=True)
@@ -126,7 +126,7 @@ def _read_xls(path: Path) -> list[Sheet]:
 
 
 def _xls_value(cell, datemode):
-    import xlrd
+    import xlrd  # local: as in _read_xls (already loaded when this runs)
 
     if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
         return None
@@ -162,7 +162,7 @@ def _trim(rows: list) -> list:
 # ---- writing (the real-layout writers of each format) ---------------------------------------
 def xlsx_bytes(sheets: dict) -> bytes:
     """An .xlsx book of `sheets` ({name: rows}; names cut to Excel's 31 characters) as bytes."""
-    import openpyxl  # local: openpyxl is imported only when a workbook is read or written
+    import openpyxl  # local: heavy, needed only by the real-layout writers
 
     book = openpyxl.Workbook()
     book.remove(book.active)
