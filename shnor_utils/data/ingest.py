@@ -1,11 +1,13 @@
 """`shnor ingest FILES… --out DATASET`: real files → one validated canonical dataset, atomically.
 
-Pipeline: open each workbook safely (`readers.workbook`) → recognise each sheet's layout by its
-text (`readers.detect`) → read it into canonical rows (`readers.*`) → combine the files (duplicates,
+Pipeline: open each workbook safely (`formats.workbook`) → recognise each sheet's layout by its
+text (`formats.detect`) → read it into canonical rows (`formats.*`) → combine the files (duplicates,
 ГИА attempts) → build `schools` from the ids and names the files contain (or from `--schools`) →
 write into a temporary folder beside DATASET → validate it with `dataset.load_dataset` → replace
 DATASET in one rename. A file that fails is listed in the report and left out; the others go on.
-Nothing is written when the combined dataset does not pass the contract.
+Nothing is written when the combined dataset does not pass the contract (the error lists its
+failing values; no validation_errors.csv is left, the temporary folder is removed). The files and
+their layouts: docs/FILE_FORMATS.md; the command, the report and exit codes: docs/ingest.md.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from shnor_utils.data.schema import TABLES
 
 REPORT_JSON, REPORT_TEXT = "ingest_report.json", "ingest_report.txt"
 
-# Defaults for what real files do not say about a school (README «Загрузка реальных файлов»).
+# Defaults for what real files do not say about a school (docs/ingest.md «Справочник школ (`--schools`)»).
 # The school type is read from the name when a keyword is there; the settlement only from explicit
 # markers in the name («с.», «село», «д.», «пос.» → село; «г.», «город» → город). Otherwise these
 # defaults are used and counted in the report; `--schools schools.csv` replaces them.
@@ -298,7 +300,8 @@ def _write(tables: dict, out: Path, report: IngestReport, meth) -> None:
         for name, frame in tables.items():
             _typed(frame, TABLES[name]).to_csv(tmp / f"{name}.csv", index=False)
         try:
-            ds = load_dataset(tmp, methodology=meth)
+            # the temporary folder is removed on failure: no list of errors is left in it
+            ds = load_dataset(tmp, methodology=meth, errors_csv=False)
         except InputError as exc:
             exc.file = exc.file.replace(str(tmp), str(out)) if exc.file else exc.file
             raise InputError(f"собранный набор не прошёл проверку контракта: {exc.message}", file=exc.file,

@@ -1,5 +1,6 @@
 """Pseudonymisation on read: a keyed hash replaces names and document numbers before anything else
-sees them (DATA_CONTRACT `gia.participant_id`: «pseudonymous; never a name or document number»).
+sees them (docs/DATA_CONTRACT.md §2, `gia.participant_id`: «псевдоним; никогда не ФИО и не номер
+документа»; docs/ingest.md «Персональные данные»).
 
 participant_id = «p» + the first 20 hex digits of HMAC-SHA256(secret, «фамилия|имя|отчество|код ОО»),
 names lower-cased with ё→е and single spaces. The secret stays with the user (a file given with

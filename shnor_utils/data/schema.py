@@ -1,8 +1,8 @@
-"""The canonical dataset contract (shared/DATA_CONTRACT.md) as data: tables, columns, types.
+"""The canonical dataset contract (docs/DATA_CONTRACT.md §2–3) as data: tables, columns, types.
 
 Types: `str`, `int`, `float`, `bool`. `required=False` columns may be absent from a file;
 `nullable=False` columns must have a value in every row. Ranges and allowed values are
-checked by `dataset.validate_table`.
+checked by `validation.validate_table` (docs/DATA_CONTRACT.md §1.1).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class Column:
     max: float | None = None
     allowed: tuple = ()            # allowed values (for categories)
     default: object = None         # value used when an optional column is absent
-    extension: bool = False        # not in shared/DATA_CONTRACT.md: an optional extension (ingest)
+    extension: bool = False        # «(расш.)» in docs/DATA_CONTRACT.md: written by ingest
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Table:
 
     @property
     def contract_columns(self) -> list[str]:
-        """The columns of shared/DATA_CONTRACT.md (without our optional extensions)."""
+        """The contract's columns (without the ingest extensions, «(расш.)» in docs/DATA_CONTRACT.md)."""
         return [c.name for c in self.columns if not c.extension]
 
 
@@ -75,7 +75,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("subject", "str"), C("grade", "int", min=4, max=11), C("school_id", "str"),
         C("participant_code", "str"), C("task", "str"), C("score", "int", min=0),
         C("max_score", "int", min=1), C("level", "str", allowed=("Б", "П", "В")),
-        # How a 0 was written in the source (data_formats.md §1.6): «X» — не приступал,
+        # How a 0 was written in the source (docs/FILE_FORMATS.md §1.7): «X» — не приступал,
         # «не пройд.» — тема не пройдена, «ошибка» — unreadable value; empty for a real score.
         C("flag", "str", required=False, nullable=True, allowed=TASK_FLAGS, extension=True),
     ), key=("year", "wave", "subject", "grade", "school_id", "participant_code", "task"), description="задания ВПР"),
@@ -88,7 +88,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("attempt", "int", min=1, max=10), C("primary_score", "int", min=0),
         C("test_score", "int", required=False, nullable=True, min=0, max=100),
         C("mark", "int", required=False, nullable=True, min=2, max=5),
-        # РЦОИ answer masks (data_formats.md §2.1): «++-2+…» and «1(2)2(3)…»; no personal data.
+        # РЦОИ answer masks (docs/FILE_FORMATS.md §2): «++-2+…» and «1(2)2(3)…»; no personal data.
         C("short_answers", "str", required=False, nullable=True, extension=True),
         C("long_answers", "str", required=False, nullable=True, extension=True),
     ), key=("year", "exam", "subject", "level", "participant_id", "period", "attempt"), description="результаты ГИА"),
@@ -123,7 +123,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("year", "int", min=2000, max=2100), C("school_id", "str"), C("risk_factor", "str"),
         C("level", "str", allowed=("высокий", "средний", "низкий")),
     ), key=("year", "school_id", "risk_factor"), description="рисковые профили «500+»"),
-    # ---- optional tables filled by `shnor ingest` (README «Загрузка реальных файлов») ----
+    # ---- optional tables filled by `shnor ingest` (docs/DATA_CONTRACT.md §3, docs/ingest.md) ----
     Table("vpr_mark_stats", (
         C("year", "int", min=2000, max=2100),
         C("wave", "str", required=False, default="весна", allowed=("весна", "осень")),
@@ -161,7 +161,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
     ), key=("year", "school_id"), description="официальный перечень ШНОР"),
 ]}
 
-# The tables of shared/DATA_CONTRACT.md; the others (ФИС ОКО aggregates, ОО-1 counts) are
+# The tables of docs/DATA_CONTRACT.md §2; the others (ФИС ОКО aggregates, ОО-1 counts) are
 # optional extensions written by `shnor ingest`.
 CONTRACT_TABLES = ("schools", "vpr", "vpr_tasks", "gia", "graduates", "teachers", "staffing",
                    "teacher_development", "teacher_diagnostics", "risk_profiles", "official_shnor")

@@ -151,3 +151,154 @@ def test_both_csv_and_parquet_is_ambiguous(tmp_path):
     folder = write_dataset(tmp_path / "d", vpr=VPR)
     VPR.to_parquet(folder / "vpr.parquet")
     assert "задана дважды" in str(_error(folder))
+
+
+# ---- lazy validation: every failing value, one error, the complete list beside the dataset ----------
+def _many_participants(n: int = 40) -> pd.DataFrame:
+    """n present participants of s1, all valid: score 10 («3» by the 2021 scale), journal «4»."""
+    return pd.DataFrame({
+        "year": [2024] * n, "subject": ["Математика"] * n, "grade": [5] * n, "school_id": ["s1"] * n,
+        "participant_code": [str(i + 1) for i in range(n)], "absent": ["false"] * n,
+        "primary_score": [10] * n, "mark": [3] * n, "journal_mark": [4] * n,
+    }).astype({"primary_score": "object", "school_id": "object"})
+
+
+def _report(folder) -> pd.DataFrame:
+    return pd.read_csv(folder / "validation_errors.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+
+
+def test_every_failing_value_is_collected(tmp_path):
+    vpr = _many_participants()
+    vpr.loc[2, "primary_score"] = "восемь"          # file row 4: not an integer
+    vpr.loc[5, "primary_score"] = -1                # row 7: below 0
+    vpr.loc[7, "journal_mark"] = 6                  # row 9: not a mark
+    vpr.loc[10:34, "school_id"] = "s404"            # rows 12…36: 25 unknown schools
+    folder = write_dataset(tmp_path / "d", vpr=vpr)
+    err = _error(folder)
+    text = str(err)
+    assert "найдено ошибочных значений: 28 (показаны первые 20)" in text
+    listed = [line for line in text.splitlines() if line.startswith("  файл «vpr.csv»")]
+    assert len(listed) == 20
+    assert listed[0] == ("  файл «vpr.csv», строка 4, столбец «primary_score»: неверный тип значения; "
+                         "ожидалось: целое число; получено: «восемь»")
+    assert "строка 7, столбец «primary_score»: значение вне допустимого диапазона" in listed[1]
+    assert "строка 9, столбец «journal_mark»" in listed[2] and "получено: «6»" in listed[2]
+    assert "строка 28, столбец «school_id»" in listed[19] and "строка 29," not in text   # the 21st is not shown
+    assert str(folder / "validation_errors.csv") in text and err.file.endswith("vpr.csv")
+    report = _report(folder)
+    assert list(report.columns) == ["file", "row", "column", "rule", "expected", "got"]
+    assert len(report) == 28 and set(report["file"]) == {"vpr.csv"}
+    assert report["row"].tolist() == ["4", "7", "9"] + [str(r) for r in range(12, 37)]
+    assert report["column"].tolist() == ["primary_score", "primary_score", "journal_mark"] + ["school_id"] * 25
+    assert report["got"].tolist() == ["восемь", "-1", "6"] + ["s404"] * 25
+    assert report.loc[2, "expected"] == "отметка от 2 до 5"
+    assert set(report["rule"][3:]) == {"неизвестная школа: её нет в schools"}
+    assert err.report == folder / "validation_errors.csv" and len(err.failures) == 28
+
+
+def test_failures_of_several_files_and_checks(tmp_path):
+    schools = SCHOOLS.copy()
+    schools.loc[1, "settlement"] = "посёлок"                 # schools.csv row 3
+    vpr = _many_participants(6)
+    vpr.loc[0, "primary_score"] = None                      # present without a score: vpr.csv row 2
+    vpr.loc[3, "primary_score"] = 21                        # above the scale's 20: row 5
+    vpr.loc[4, "participant_code"] = "2"                    # repeats row 3: row 6
+    folder = write_dataset(tmp_path / "d", schools=schools, vpr=vpr)
+    err = _error(folder)
+    assert err.file is None and f"в наборе данных «{folder}» найдено ошибочных значений: 4:" in str(err)
+    assert "показаны" not in str(err)
+    report = _report(folder)
+    assert report[["file", "row", "column"]].values.tolist() == [
+        ["schools.csv", "3", "settlement"], ["vpr.csv", "2", "primary_score"], ["vpr.csv", "5", "primary_score"],
+        ["vpr.csv", "6", ""]]
+    assert report.loc[2, "rule"].startswith("первичный балл больше максимума") and report.loc[2, "got"] == "21"
+    assert "в строках 3 и 6" in report.loc[3, "rule"]
+
+
+def test_a_cell_fails_once_by_its_first_rule(tmp_path):
+    vpr = _many_participants(3).astype({"mark": "object"})
+    vpr.loc[1, "mark"] = 5.5                       # a fraction and above 5: one failure, the first rule
+    err = _error(write_dataset(tmp_path / "d", vpr=vpr))
+    assert (err.row, err.column, err.got) == (3, "mark", "5.5") and "дробное значение" in str(err)
+    assert len(_report(tmp_path / "d")) == 1
+
+
+def test_one_failure_reads_as_before_and_is_written_too(tmp_path):
+    bad = VPR.astype({"primary_score": "object"})
+    bad.loc[2, "primary_score"] = "восемь"
+    folder = write_dataset(tmp_path / "d", vpr=bad)
+    err = _error(folder)
+    assert str(err) == (f"файл «{folder / 'vpr.csv'}», строка 4, столбец «primary_score»: неверный тип значения; "
+                        "ожидалось: целое число; получено: «восемь»")
+    assert _report(folder).values.tolist() == [["vpr.csv", "4", "primary_score", "неверный тип значения",
+                                                "целое число", "восемь"]]
+
+
+def test_clean_dataset_writes_no_list_and_removes_a_stale_one(tmp_path):
+    folder = write_dataset(tmp_path / "d", vpr=VPR)
+    load_dataset(folder)
+    assert not (folder / "validation_errors.csv").exists()
+    (folder / "validation_errors.csv").write_text("file,row\nvpr.csv,4\n", encoding="utf-8")
+    load_dataset(folder, tables=["vpr"])                    # a partial load says nothing about the rest
+    assert (folder / "validation_errors.csv").exists()
+    load_dataset(folder)
+    assert not (folder / "validation_errors.csv").exists()
+
+
+def test_list_goes_to_a_temporary_folder_when_the_dataset_is_read_only(tmp_path, monkeypatch):
+    import tempfile
+
+    from shnor_utils.data import validation
+
+    bad = VPR.copy()
+    bad.loc[[1, 2], "primary_score"] = -1
+    folder = write_dataset(tmp_path / "d", vpr=bad)
+    real_write = validation.atomic_write_bytes
+
+    def refuse_dataset_folder(path, data):
+        if path.parent == folder:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_write(path, data)
+
+    monkeypatch.setattr(validation, "atomic_write_bytes", refuse_dataset_folder)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    err = _error(folder)
+    assert not (folder / "validation_errors.csv").exists()
+    assert err.report.parent.parent == tmp_path / "tmp" / "shnor-validation"
+    assert "недоступна для записи" in str(err) and str(err.report) in str(err)
+    assert len(_report(err.report.parent)) == 2
+
+
+def test_list_holds_no_names_or_documents_and_cuts_long_values(tmp_path):
+    vpr = _many_participants(4)
+    vpr.loc[0, "primary_score"] = "Иванова Мария Петровна"   # a name shifted into a number column
+    vpr.loc[1, "primary_score"] = "4510 123456"              # a passport number
+    vpr.loc[2, "primary_score"] = "x" * 300
+    folder = write_dataset(tmp_path / "d", vpr=vpr)
+    err = _error(folder)
+    report = _report(folder)
+    written = (folder / "validation_errors.csv").read_text(encoding="utf-8-sig")
+    assert "Иванова" not in written and "123456" not in written and "Иванова" not in str(err)
+    assert report["got"].tolist() == ["(скрыто: похоже на ФИО)", "(скрыто: похоже на номер документа)",
+                                      "x" * 99 + "…"]
+
+
+def test_ingest_style_load_writes_no_list(tmp_path):
+    bad = VPR.copy()
+    bad.loc[[1, 2], "primary_score"] = -1
+    folder = write_dataset(tmp_path / "d", vpr=bad)
+    with pytest.raises(InputError) as info:
+        load_dataset(folder, errors_csv=False)
+    assert info.value.report is None and "найдено ошибочных значений: 2:" in str(info.value)
+    assert not (folder / "validation_errors.csv").exists()
+
+
+def test_snapshot_stamp_ignores_the_list_of_errors(tmp_path):
+    from shnor_utils.data.dataset import files_stamp
+
+    folder = write_dataset(tmp_path / "d", vpr=VPR)
+    before = files_stamp(folder, "m")
+    (folder / "validation_errors.csv").write_text("file,row\n", encoding="utf-8")
+    assert files_stamp(folder, "m") == before
+    (folder / "vpr.csv").write_text((folder / "vpr.csv").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert files_stamp(folder, "m") != before

@@ -1,4 +1,4 @@
-"""Round trip: canonical tables → real-layout files (`readers.writers`) → `shnor ingest` → the same
+"""Round trip: canonical tables → real-layout files (`formats.writers`) → `shnor ingest` → the same
 canonical tables. ГИА participant ids come back as new pseudonyms: everything else is compared,
 and the old → new id mapping must be one-to-one. Also: no invented name or document number of a
 protocol reaches any output file, the report or the console."""

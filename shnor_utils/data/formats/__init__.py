@@ -1,9 +1,12 @@
-"""Readers of the files analysts really have (reference/data_formats.md), one module per family.
+"""The files analysts really have (docs/FILE_FORMATS.md), one module per family: detect, read, write.
 
-Each layout is recognised by the title and header text of a sheet, never by the file name, and
-turns the sheet into canonical rows (shared/DATA_CONTRACT.md). `LAYOUTS` is tried in order; the
-first layout whose `detect(sheet)` is true reads that sheet. Orchestration (several files, the
-`schools` table, validation, atomic writing, the report) is `shnor_utils.ingest`.
+Each layout is recognised by the title and header text of a sheet, never by the file name
+(docs/FILE_FORMATS.md §0), and `read` turns the sheet into canonical rows (docs/DATA_CONTRACT.md).
+`LAYOUTS` is tried in order; the first layout whose `detect(sheet)` is true reads that sheet.
+Orchestration (several files, the `schools` table, validation, atomic writing, the report) is
+`shnor_utils.data.ingest`. The reverse — a dataset written as the files of a layout — is the
+layout's `write(ds, out_dir, meth)` where one exists (Ф1, РЦОИ protocol, ОО-1), called for every
+layout by `writers.write_real_files`.
 """
 from __future__ import annotations
 
@@ -24,14 +27,17 @@ class Layout:
     detect: Callable               # sheet -> bool
     read: Callable                 # (sheet, Context, Extract) -> None
     personal_data: bool = False    # the layout carries names: needs the pseudonymisation secret
+    write: Callable | None = None  # (Dataset, out_dir, Methodology) -> [paths written]; None: no writer
 
 
 LAYOUTS = (
-    Layout(fisoko_individual.LAYOUT, fisoko_individual.detect, fisoko_individual.read),
+    Layout(fisoko_individual.LAYOUT, fisoko_individual.detect, fisoko_individual.read,
+           write=fisoko_individual.write),
     Layout(fisoko_aggregates.MARKS_LAYOUT, fisoko_aggregates.detect_marks, fisoko_aggregates.read_marks),
     Layout(fisoko_aggregates.JOURNAL_LAYOUT, fisoko_aggregates.detect_journal, fisoko_aggregates.read_journal),
-    Layout(rcoi_protocol.LAYOUT, rcoi_protocol.detect, rcoi_protocol.read, personal_data=True),
-    Layout(oo1.LAYOUT, oo1.detect, oo1.read),
+    Layout(rcoi_protocol.LAYOUT, rcoi_protocol.detect, rcoi_protocol.read, personal_data=True,
+           write=rcoi_protocol.write),
+    Layout(oo1.LAYOUT, oo1.detect, oo1.read, write=oo1.write),
     Layout(regional_export.LAYOUT, regional_export.detect, regional_export.read),
     Layout(collection_form.LAYOUT, collection_form.detect, collection_form.read),
 )

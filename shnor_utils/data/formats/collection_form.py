@@ -1,6 +1,6 @@
 """«Форма сбора результатов» ВПР (sheet «Протокол») → `vpr`, the ВПР mark computed from the year's scale.
 
-Two layouts (reference/data_formats.md §1.6):
+Two layouts (docs/FILE_FORMATS.md §1.5):
 - 2026 school form: `Код участника | Вариант | 1 (5б) … 4К1 (3б) … | Порядковый номер класса |
   Отметка за предыдущий триместр/ четверть/полугодие | Итого баллов`; «Итого баллов» is a formula,
   ~1,500 template rows read as blanks; no school login, year, subject or grade inside the sheet:
@@ -9,7 +9,7 @@ Two layouts (reference/data_formats.md §1.6):
 - 2022 regional export of the same form: `Пользователь | Код региона | Регион | Муниципалитет |
   Школа | Дата загрузки | Код | Вариант | <задания> | Наименование класса | Пол | Отметка за
   предыдущий … | Итого баллов`, with `'reg22_m067 | город Славгород'`, `'edu224312 | МБОУ "СОШ №10"'`.
-There is no ВПР mark in either: it is computed by `vpr_rows.vpr_mark` from config/vpr_scales.yaml.
+There is no ВПР mark in either: it is computed by `vpr_rows.vpr_mark` from the methodology's `vpr_scales.yaml`.
 """
 from __future__ import annotations
 

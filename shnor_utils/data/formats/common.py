@@ -1,9 +1,9 @@
 """What every reader of real files shares: text normalisation, header lookup, cell parsers for the
 quirks of real exports, and the context/extract objects a reader fills.
 
-The quirks and their counts in real files are in reference/data_formats.md §1.6 («Data-quality
-quirks measured on the real 2021/2022 files»): `отсутствовал`, `X`/`x`/`х`, `не пройд.`,
-`нет отметки`, numbers as text, class labels in many spellings, ids inside names.
+The quirks of real files and what becomes of them are in docs/FILE_FORMATS.md §0 (ids inside
+names, metadata from the file name) and §1.7 (cell values): `отсутствовал`, `X`/`x`/`х`,
+`не пройд.`, `нет отметки`, numbers as text, class labels in many spellings.
 Every quirk a parser resolves is counted in the ingest report under a Russian label (`Q_*`).
 """
 from __future__ import annotations
@@ -333,3 +333,13 @@ def meta_from_name(path: Path, meth: Methodology) -> dict:
         if m:
             out.setdefault("school_id", m.group(1).lower())
     return out
+
+
+# ---- writing: a canonical value as a workbook cell -------------------------------------------
+def cell_value(v):
+    """A pandas cell as a plain Python value for a workbook (NA → None, numpy → int/float)."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    return v

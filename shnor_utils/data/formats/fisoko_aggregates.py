@@ -1,6 +1,6 @@
 """ФИС ОКО aggregate reports → `vpr_mark_stats` and `vpr_journal_stats` (optional tables).
 
-Both sit under the common 8-row ФИС ОКО header block (reference/data_formats.md §1.1) and list
+Both sit under the common 8-row ФИС ОКО header block (docs/FILE_FORMATS.md §1.1) and list
 groups «Вся выборка → регион → муниципалитет(reg…_m…) → ОО(edu…)»:
 - «Статистика по отметкам» (§1.3): `Группы участников | Кол-во ОО | Кол-во участников | 2 | 3 | 4 | 5`,
   values are % of participants; the mark headers are numbers; `Кол-во ОО` is blank for a school.

@@ -3,8 +3,8 @@
 Each subsection 3.1–3.4 is a table of row codes (01 «Численность работников всего», 07 «учителя
 всего», 08–27 teachers by subject, 28–39 specialists) × column codes (graphs), introduced by its
 title («3.1. Распределение численности персонала …») and a row of graph numbers «1 | 2 | 3 | …»
-(graph 1 = name, graph 2 = row code). Codes and meanings: config/oo1.yaml, from
-reference/data_formats.md §3.1 (check them against your region's edition of the form).
+(graph 1 = name, graph 2 = row code). Codes and meanings: the methodology's `oo1.yaml`, described in
+docs/FILE_FORMATS.md §3 (check them against your region's edition of the form).
 
 How the cells become canonical tables:
 - `teacher_counts` keeps every configured cell as it is: (year, school, section, row, graph) → value,
@@ -12,7 +12,7 @@ How the cells become canonical tables:
   people, so no per-teacher rows are invented: indicators that need shares (category, age,
   education) read these counts directly (e.g. высшая категория = 3.1 гр.13 / гр.3, стр.07).
   A blank cell means 0 and zero cells are not stored.
-- `staffing` = 3.4 on the «leaf» rows of config/oo1.yaml (teachers by subject, each specialist post):
+- `staffing` = 3.4 on the «leaf» rows of `oo1.yaml` (teachers by subject, each specialist post):
   rates_planned = гр.3 «ставок по штату», rates_filled = гр.4 «фактически занято»,
   vacancies = гр.13 «вакантных должностей». Row 07 is the sum of the subject rows and is used
   only when the subject rows are absent, so that summing `staffing` never counts twice.
@@ -22,10 +22,14 @@ real-layout writer uses them.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
 from shnor_utils.data.formats.common import Context, Extract, as_number, meta_from_name, norm, split_school, text
+from shnor_utils.data.formats.workbook import xlsx_bytes
+from shnor_utils.methodology import Methodology
+from shnor_utils.safeio import atomic_write_bytes, safe_component
 
 LAYOUT = "ОО-1, раздел 3 «Сведения о персонале организации»"
 SECTION = re.compile(r"^(?:подраздел\s*|раздел\s*)?3\.([1-4])\.?(?:\s|$)")
@@ -164,7 +168,7 @@ def _staffing(counts: pd.DataFrame, cfg: dict, ctx: Context) -> pd.DataFrame:
 
 # ---- the reverse: canonical tables → ОО-1 cells (used by the real-layout writer) ----------------
 def aggregate_teachers(teachers: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    """ОО-1 3.1–3.3 cells counted from a per-teacher table (DATA_CONTRACT `teachers`).
+    """ОО-1 3.1–3.3 cells counted from a per-teacher table (docs/DATA_CONTRACT.md §2 `teachers`).
 
     One person per (year, school, teacher_id), in the row of the first listed subject; external
     part-timers (`part_time`) are left out as ОО-1 3.1 prescribes. A person counts in row 06
@@ -246,3 +250,67 @@ def staffing_cells(staffing: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     frame = pd.concat(parts).assign(section="3.4")
     frame = frame.groupby(["year", "school_id", "section", "row_code", "column_code"], as_index=False)["value"].sum()
     return frame[frame["value"] != 0].reset_index(drop=True)
+
+
+# ---- writing: the dataset as ОО-1 section 3 books (the reverse of `read`) -----------------------
+def write(ds, out: Path, meth: Methodology) -> list[Path]:
+    """One .xlsx (sheets Р3.1–Р3.4) per school × year into `out/ОО-1`, from `teacher_counts`, or else
+    from `teachers` (`aggregate_teachers`) and `staffing` (`staffing_cells`); nothing without them."""
+    if not (ds.has("teachers") or ds.has("staffing") or ds.has("teacher_counts")):
+        return []
+    out = Path(out) / "ОО-1"
+    cfg = meth.oo1
+    cells = _oo1_cells(ds, cfg)
+    schools = ds.schools.set_index("school_id")
+    paths = []
+    for (year, school_id), group in cells.groupby(["year", "school_id"], sort=True):
+        values = {(s, r, int(c)): v for s, r, c, v in
+                  zip(group["section"], group["row_code"], group["column_code"], group["value"])}
+        name = schools.at[school_id, "school_name"] if school_id in schools.index else school_id
+        sheets = {}
+        for section in ("3.1", "3.2", "3.3", "3.4"):
+            rows = []
+            if section == "3.1":
+                rows = [["Форма № ОО-1"],
+                        ["Сведения об организации, осуществляющей образовательную деятельность по образовательным "
+                         "программам начального общего, основного общего, среднего общего образования"],
+                        [f"по состоянию на 20 сентября {year} г."], [f"Организация: {name} ({school_id})"],
+                        ["Раздел 3. Сведения о персонале организации"]]
+            rows += _oo1_section(section, values, cfg)
+            sheets[f"Р{section}"] = rows
+        file = f"ОО-1_раздел3_{safe_component(school_id)}_{year}.xlsx"
+        paths.append(atomic_write_bytes(out / file, xlsx_bytes(sheets)))
+    return paths
+
+
+def _oo1_cells(ds, cfg) -> pd.DataFrame:
+    cols = ["year", "school_id", "section", "row_code", "column_code", "value"]
+    if ds.has("teacher_counts"):
+        return ds.teacher_counts[cols]
+    parts = [aggregate_teachers(ds.teachers if ds.has("teachers") else None, cfg),
+             staffing_cells(ds.staffing if ds.has("staffing") else None, cfg)]
+    return pd.concat([p for p in parts if len(p)], ignore_index=True)[cols]
+
+
+def _oo1_section(section: str, values: dict, cfg: dict) -> list:
+    spec = cfg["sections"][section]
+    last = max(spec["columns"])
+    rows = [[f"{section}. {spec['title']}"], ["Наименование показателей", "№ строки"]
+            + [spec["columns"].get(g, "") for g in range(3, last + 1)], list(range(1, last + 1))]
+    for i, (code, row) in enumerate(cfg["rows"].items()):
+        label = row["position"] + (f": {row['subject']}" if row.get("subject") else "")
+        cells = []
+        for g in range(3, last + 1):
+            v = values.get((section, code, g), 0.0) if g in spec["columns"] else None
+            cells.append(_oo1_number(v, i + g))
+        rows.append([label, code if i % 2 else int(code)] + cells)
+    return rows
+
+
+def _oo1_number(v, i: int):
+    """Zero as a blank or 0, fractions sometimes as text with a decimal comma."""
+    if v is None or v == 0:
+        return None if i % 2 else 0
+    if float(v).is_integer():
+        return int(v)
+    return f"{v:g}".replace(".", ",") if i % 2 else float(v)

@@ -1,6 +1,6 @@
 """РЦОИ «Протокол проверки (результатов)» of ОГЭ / ЕГЭ / ГВЭ → `gia`, pseudonymised on read.
 
-Layout (reference/data_formats.md §2.1, from parsers of real protocols):
+Layout (docs/FILE_FORMATS.md §2, from parsers of real protocols):
 ```
 'Протокол проверки результатов'                 title (may name the exam or the period)
 '20 - Чеченская Республика'                      region
@@ -20,13 +20,19 @@ The masks: short answers one character per task (`+` 1, `-` 0, digit = points); 
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
-from shnor_utils.data.formats.common import Context, Extract, Header, as_int, grade_of_class, norm, text
+from shnor_utils.data.formats.common import Context, Extract, Header, as_int, cell_value, grade_of_class, norm, text
+from shnor_utils.data.formats.workbook import xls_bytes, xlsx_bytes
 from shnor_utils.data.pseudonym import participant_id
+from shnor_utils.methodology import Methodology
+from shnor_utils.safeio import atomic_write_bytes, safe_component
 
 LAYOUT = "РЦОИ «Протокол проверки результатов»"
 BLOCK = re.compile(r"^(\d+)\s*-\s*(.+?)\s+(\d{4})\.(\d{2})\.(\d{2})$")
@@ -183,3 +189,104 @@ def _check_masks(ctx: Context, sheet, row: int, rec: dict) -> None:
     if points is not None and rec["primary_score"] is not None and points != rec["primary_score"]:
         ctx.log.count(Q_MASK_MISMATCH)
         ctx.log.warn(f"лист «{sheet.name}», строка {row}: первичный балл {rec['primary_score']}, по маскам ответов {points}")
+
+
+# ---- writing: the dataset as protocols (the reverse of `read`) ----------------------------------
+XLS_MAX_ROWS = 65000         # an .xls sheet holds 65,536 rows: longer protocols are written as .xlsx
+OGE_HEADER = ["№", "Код ОО", "Класс", "Код ППЭ", "Аудитория", "Код МСУ", "Фамилия", "Имя", "Отчество", None,
+              "Задания с кратким ответом", None, "Задания с развёрнутым ответом", "Первичный балл", "Оценка"]
+EGE_HEADER = ["№", "Код МСУ", "Код ОО", "Класс", "Код ППЭ", "Аудитория", "Фамилия", "Имя", "Отчество", "Серия",
+              "Номер", "Задания с кратким ответом", "Задания с развёрнутым ответом", "Первичный балл"]
+
+
+def fake_person(participant_id: str) -> dict:
+    """Invented, obviously fake name and document of a pseudonymous participant (deterministic)."""
+    h = _digest("fake-person", participant_id)
+    return {"surname": f"Тестов-{h[:6]}", "name": f"Имя-{h[6:10]}", "patronymic": f"Отч-{h[10:14]}",
+            "series": f"{int(h[14:18], 16) % 9000 + 1000}", "number": f"{int(h[18:26], 16) % 900000 + 100000}"}
+
+
+def write(ds, out: Path, meth: Methodology) -> list[Path]:
+    """One protocol per exam × year × period into `out/РЦОИ` (.xls, or .xlsx when too long for
+    .xls), one block per subject and exam date, from the dataset's `gia`; nothing without it."""
+    if not ds.has("gia"):
+        return []
+    out = Path(out) / "РЦОИ"
+    schools = ds.schools.set_index("school_id")
+    paths = []
+    for (year, exam, period), group in ds.gia.groupby(["year", "exam", "period"], sort=True):
+        rows = protocol_sheet(group, schools, meth, int(year), exam, period)
+        xls = len(rows) < XLS_MAX_ROWS
+        name = f"Протокол_{exam}_{year}_{safe_component(period)}.{'xls' if xls else 'xlsx'}"
+        data = xls_bytes({"Протокол": rows}) if xls else xlsx_bytes({"Протокол": rows})
+        paths.append(atomic_write_bytes(out / name, data))
+    return paths
+
+
+def protocol_sheet(gia: pd.DataFrame, schools: pd.DataFrame, meth: Methodology, year: int, exam: str, period: str) -> list:
+    title = "Протокол проверки результатов" + (" ГВЭ" if exam == "ГВЭ" else "") \
+        + ("" if period == "основной" else f" ({period} период)")
+    rows = [[title], ["00 - Демонстрационный регион"]]
+    gia = gia.assign(level=gia["level"].astype("object").where(gia["level"].notna(), None))
+    subjects = sorted(gia["subject"].unique())
+    for (subject, level, attempt), block in gia.groupby(["subject", "level", "attempt"], sort=True, dropna=False):
+        day = _exam_date(year, exam, subjects.index(subject), int(attempt))
+        text = subject + (f" {level}" if isinstance(level, str) else "")
+        rows.append([f"{_subject_code(meth, subject, level, exam)} - {text} {day:%Y.%m.%d}"])
+        with_test = exam == "ЕГЭ" and level != "базовая"
+        header = OGE_HEADER if exam != "ЕГЭ" else EGE_HEADER + ["Тестовый балл" if with_test else "Оценка"]
+        rows.append(header)
+        for i, p in enumerate(block.sort_values(["school_id", "participant_id"]).itertuples(index=False), start=1):
+            rows.append(_protocol_row(p, i, schools, exam, with_test))
+        rows.append(["Средние"] + [None] * (len(header) - 3) + [round(float(block["primary_score"].mean()), 2), None])
+    return rows
+
+
+def _exam_date(year: int, exam: str, subject_index: int, attempt: int) -> dt.date:
+    start = dt.date(year, 5, 20) if exam == "ЕГЭ" else dt.date(year, 5, 25)
+    return start + dt.timedelta(days=2 * subject_index + 14 * (attempt - 1))
+
+
+def _subject_code(meth: Methodology, subject: str, level, exam: str) -> str:
+    if exam == "ЕГЭ" and level == "базовая":
+        return "22"
+    if exam == "ГВЭ":
+        return {"Русский язык": "51", "Математика": "52"}.get(subject, "50")
+    code = next((s.get("gia_code") for s in meth.data["subjects"]["subjects"] if s["name"] == subject), None)
+    return code or "99"
+
+
+def _protocol_row(p, i: int, schools: pd.DataFrame, exam: str, with_test: bool) -> list:
+    person = fake_person(p.participant_id)
+    letter = "АБВ"[int(_digest(p.participant_id)[:2], 16) % 3]
+    msu = schools.at[p.school_id, "municipality_id"] if p.school_id in schools.index else None
+    short, long = _masks(p)
+    score = cell_value(p.test_score) if with_test else cell_value(p.mark)
+    if exam == "ЕГЭ":
+        return [i, msu, p.school_id, f"{int(p.grade)}{letter}", 100 + i % 7, i % 15 + 1, person["surname"],
+                person["name"], person["patronymic"], person["series"], person["number"], short, long,
+                int(p.primary_score), score]
+    return [i, p.school_id, f"{int(p.grade)}{letter}", 100 + i % 7, i % 15 + 1, msu, person["surname"],
+            person["name"], person["patronymic"], None, short, None, long, int(p.primary_score), score]
+
+
+def _masks(p) -> tuple[str, str]:
+    """The row's masks; when the dataset has none, masks that add up to the primary score."""
+    short = getattr(p, "short_answers", None)
+    long = getattr(p, "long_answers", None)
+    if isinstance(short, str) or isinstance(long, str):
+        return (short if isinstance(short, str) else None), (long if isinstance(long, str) else None)
+    points = int(p.primary_score)
+    n_short = min(points, 10)
+    rest = points - n_short
+    short = "+" * n_short + "-" * (12 - n_short) if n_short <= 12 else "+" * n_short
+    parts = []
+    while rest > 0:
+        got = min(rest, 3)
+        parts.append(f"{got}(3)")
+        rest -= got
+    return short, "".join(parts) or "0(2)"
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode("utf-8")).hexdigest()

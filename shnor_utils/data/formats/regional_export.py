@@ -1,6 +1,6 @@
 """Regional bulk exports of ВПР results (РЦОИ/МОУО; one file per subject × grade, all schools) → `vpr`.
 
-Layouts (reference/data_formats.md §1.6, seen in the Altai region's real files):
+Layouts (docs/FILE_FORMATS.md §1.6, seen in the Altai region's real files):
 - 2021 «Проведение работы по <предмету>, N класс. ВПР 2021.xlsx», sheet `Sheet`:
   `логин школы | регион | номер обучающегося | код обучающегося | отметка за предыдущую
   четверть/триместр | пол | класс | вариант | всего баллов | балл за 1 … балл за N | Учебник …`;

@@ -1,12 +1,12 @@
 """One participant's ВПР row (and task rows) from the cells of any per-pupil layout.
 
 Shared by the Ф1, «Форма сбора результатов» and regional-export readers, so that the rules of
-reference/data_formats.md §1.6 are applied once:
+docs/FILE_FORMATS.md §1.7 are applied once:
 - `отсутствовал` in «Вариант» (or no variant, no scores at all) → `absent`, no score, no mark;
 - task cells `X`/`х`/`не пройд.` → 0 points for the primary score, kept as a task flag;
 - primary score = the file's total when it has one, else the sum of task points;
 - ВПР mark = the file's mark when it has one, else from the year's scale
-  (`Methodology.vpr_scale`, config/vpr_scales.yaml), never from a literal.
+  (`Methodology.vpr_scale`, the methodology's `vpr_scales.yaml`), never from a literal.
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def vpr_mark(ctx: Context, work: dict, primary: int | None) -> int | None:
         return None
     if scale.carried_over:
         ctx.log.warn(f"ВПР {work['year']} «{work['subject']}», {work['grade']} класс: отметки вычислены "
-                     f"по шкале {scale.year} г. (шкалы {work['year']} г. нет в config/vpr_scales.yaml)")
+                     f"по шкале {scale.year} г. (шкалы {work['year']} г. нет в методике, vpr_scales.yaml)")
     ctx.log.count(Q_MARK_COMPUTED)
     return int(scale.mark(primary))
 

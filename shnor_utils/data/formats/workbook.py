@@ -2,7 +2,7 @@
 
 The format is taken from the file's first bytes, not its extension: analysts rename files, and
 РЦОИ protocols are often old `.xls` saved as `.xlsx` or the other way round
-(reference/data_formats.md §1.1, §2.1). `.xlsx` is read with openpyxl in read_only mode
+(docs/FILE_FORMATS.md §0). `.xlsx` is read with openpyxl in read_only mode
 (streaming, constant memory per row); `.xls` with xlrd. A file larger than the size limit,
 or a zip whose unpacked size would exceed ten times that limit (a «zip bomb»), is refused
 before parsing; any parse failure becomes one Russian InputError naming the file.
@@ -10,6 +10,7 @@ before parsing; any parse failure becomes one Russian InputError naming the file
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import zipfile
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ def open_workbook(path: str | Path, *, max_mb: float | None = None) -> Workbook:
 
 
 def _read_xlsx(path: Path, limit: int) -> list[Sheet]:
-    import openpyxl
+    import openpyxl  # local: heavy (~0.3 s), needed only when a workbook is read; reports never do
 
     try:
         with zipfile.ZipFile(path) as zf:
@@ -103,7 +104,7 @@ def _read_xlsx(path: Path, limit: int) -> list[Sheet]:
 
 
 def _read_xls(path: Path) -> list[Sheet]:
-    import xlrd
+    import xlrd  # local: only old .xls books need it
 
     try:
         book = xlrd.open_workbook(str(path), on_demand=True)
@@ -125,7 +126,7 @@ def _read_xls(path: Path) -> list[Sheet]:
 
 
 def _xls_value(cell, datemode):
-    import xlrd
+    import xlrd  # local: as in _read_xls (already loaded when this runs)
 
     if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
         return None
@@ -156,3 +157,35 @@ def _trim(rows: list) -> list:
     while end and all(v is None for v in rows[end - 1]):
         end -= 1
     return rows[:end]
+
+
+# ---- writing (the real-layout writers of each format) ---------------------------------------
+def xlsx_bytes(sheets: dict) -> bytes:
+    """An .xlsx book of `sheets` ({name: rows}; names cut to Excel's 31 characters) as bytes."""
+    import openpyxl  # local: heavy, needed only by the real-layout writers
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        ws = book.create_sheet(name[:31])
+        for row in rows:
+            ws.append(list(row))
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def xls_bytes(sheets: dict) -> bytes:
+    """An old-format .xls book of `sheets` as bytes (РЦОИ sends protocols as .xls)."""
+    import xlwt  # local: only the real-layout writers need xlwt (writing .xls)
+
+    book = xlwt.Workbook(encoding="utf-8")
+    for name, rows in sheets.items():
+        ws = book.add_sheet(name[:31])
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    ws.write(r, c, value)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
