@@ -19,6 +19,7 @@ year = 2026
 region_name = "Область"
 methodology = None
 cache = None
+templates = None
 fail_on = ""          # entity that raises (while flag_file exists)
 flag_file = ""
 sleep_on = ""         # entity whose cell sleeps 120 s
@@ -50,7 +51,7 @@ def make_templates(folder: Path) -> Path:
                             "parameters": {"dataset": {"type": "str", "required": True},
                                            "scope": {"type": "str", "required": True}, "entity_id": {"type": "str", "required": True},
                                            "year": {"type": "int", "nullable": True}, "region_name": {"type": "str"},
-                                           "methodology": {"type": "str", "nullable": True}, "cache": {"type": "str", "nullable": True},
+                                           "methodology": {"type": "str", "nullable": True}, "cache": {"type": "str", "nullable": True}, "templates": {"type": "str", "nullable": True},
                                            **{k: {"type": t} for k, t in types.items()}}}
     nb.cells = [nbformat.v4.new_code_cell(PROBE_PARAMS, metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(PROBE_BODY)]

@@ -193,14 +193,14 @@ def test_demo_flag_writes_real_files(canonical, tmp_path, monkeypatch):
     """`shnor demo --real-files DIR` calls `write_real_files` on the generated folder (a stand-in
     generator returns the canonical fixture, so the test does not wait for the demo region)."""
     import shutil
-    import sys
-    import types
+
+    from shnor_utils import cli
 
     def generate(out, **kw):
         shutil.copytree(canonical, out)
         return {"years": [2026]}
 
-    monkeypatch.setitem(sys.modules, "shnor_utils.demo", types.SimpleNamespace(generate=generate))
+    monkeypatch.setattr(cli, "generate", generate)
     code = main(["demo", "--out", str(tmp_path / "demo"), "--real-files", str(tmp_path / "real")])
     assert code == 0
     assert len(list((tmp_path / "real").rglob("*.xls*"))) == 9
