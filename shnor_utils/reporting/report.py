@@ -190,7 +190,7 @@ class Report:
     def footer(self) -> None:
         """Provenance: data files and digests, methodology version, template, parameters, run time."""
         files = "; ".join(f"{p['файл']} ({p['строк']} строк, sha256 {p['sha256']})" for p in self.ds.provenance())
-        params = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k not in ("dataset", "cache"))
+        params = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k not in ("dataset", "cache", "templates"))
         notes = "".join(f"<br>Примечание: {esc(n)}" for n in self.ds.notes)
         changed = self.meth.describe_overrides()
         overrides = f"<br>{esc(changed)}" if changed else ""   # the region's overlay: which keys it changes
