@@ -28,23 +28,17 @@ th{background:#eef2f7}.id{color:#888;font-size:0.85em}.fail{color:#b00}.meta{col
 .overrides{background:#fff7e0;border-left:4px solid #e0a000;padding:0.4em 0.8em}</style>"""
 
 
-def overrides_block(overrides: list) -> str:
-    """«Региональные изменения методики: key = value (source); …» (empty without an overlay)."""
-    if not overrides:
-        return ""
-    items = []
-    for o in overrides:
-        text = f"{esc(o.get('key'))} = {esc(o.get('value'))}"
-        if o.get("source"):
-            text += f" ({esc(o.get('source'))})"
-        items.append(text)
-    return f'<p class="overrides">Региональные изменения методики: {"; ".join(items)}</p>'
+def overrides_block(sentence: str) -> str:
+    """The region's methodology changes (`Methodology.describe_overrides()`: «Региональные изменения
+    методики (папка): ключ = значение (источник); …», the same words as every report's footer),
+    escaped; empty without an overlay."""
+    return f'<p class="overrides">{esc(sentence)}</p>' if sentence else ""
 
 
 def write_index(output: Path, *, title: str, region_name: str, runs: list, outcomes: dict,
-                school_flags: dict, overrides: list = ()) -> Path:
+                school_flags: dict, overrides: str = "") -> Path:
     """`outcomes[run_id]` = {'ok': bool, 'error': str}; `school_flags[school_id]` = list of flag texts;
-    `overrides` = the methodology keys a regional overlay changes (`Methodology.overrides`)."""
+    `overrides` = the sentence naming what a regional overlay changes (`Methodology.describe_overrides()`)."""
     def link(run) -> str:
         res = outcomes.get(run.run_id) or {}
         if not res.get("ok"):
@@ -64,7 +58,7 @@ def write_index(output: Path, *, title: str, region_name: str, runs: list, outco
     parts = [f"<h1>{esc(title)}</h1>",
              f'<p class="meta">{esc(region_name)} · сформировано {_dt.datetime.now():%Y-%m-%d %H:%M} · '
              f'отчётов: {len(runs)}, с ошибкой: {failed}</p>',
-             overrides_block(list(overrides)),
+             overrides_block(overrides),
              '<div class="controls"><input id="q" type="search" placeholder="Поиск школы или кода" oninput="shnorFilter()">'
              f'<select id="mun" onchange="shnorFilter()"><option value="">Все муниципалитеты</option>{options}</select>'
              '<label><input id="flagged" type="checkbox" onchange="shnorFilter()"> только школы с флагами</label></div>']

@@ -63,7 +63,7 @@ class Methodology:
 
     def describe_overrides(self) -> str:
         """One Russian sentence naming what the regional overlay changed, with sources; "" if nothing."""
-        return _overlay.describe(self.overrides, self.overlay)
+        return _overlay.describe(self.overrides, self.overlay, name=self.words.name)
 
     # ---- thresholds ---------------------------------------------------------------------
     def entry(self, path: str) -> dict:

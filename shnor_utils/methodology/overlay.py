@@ -285,8 +285,9 @@ def _short(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _phrase(o: dict) -> tuple[str, str]:
-    """(group label, item) of one override in the sentence of `describe`."""
+def _phrase(o: dict, name=str) -> tuple[str, str]:
+    """(group label, item) of one override in the sentence of `describe`; `name(id)` words an
+    indicator id (the methodology's words), so a reader sees «Доля …», not the id."""
     key, value = o["key"], o["value"]
     if o["file"] == "thresholds":
         return "", f"{key} = {_short(value)}"
@@ -297,12 +298,12 @@ def _phrase(o: dict) -> tuple[str, str]:
         if "targets" in value and isinstance(value["targets"], dict) and value["targets"]:
             years = sorted(int(y) for y in value["targets"])
             span = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
-            return "цели показателей", f"{ind} ({span})"
+            return "цели показателей", f"«{name(ind)}» ({span})"
         return "каталог показателей", f"{ind}: {', '.join(map(str, value))}"
     return f"{o['file']}.yaml", f"{key} = {_short(value)}"
 
 
-def describe(overrides: list[dict], folder: Path | None) -> str:
+def describe(overrides: list[dict], folder: Path | None, name=str) -> str:
     """«Региональные изменения методики (папка): ключ = значение (источник); …» or "" when none.
     Consecutive overrides with the same source share it; targets are named, not spelt out."""
     if not overrides:
@@ -310,7 +311,7 @@ def describe(overrides: list[dict], folder: Path | None) -> str:
     shown = Path(folder).name if folder else ""   # the region's folder name: no server paths in reports
     groups: list[tuple[str, dict]] = []  # (source, {label: [items]})
     for o in overrides:
-        label, item = _phrase(o)
+        label, item = _phrase(o, name)
         if not groups or groups[-1][0] != o["source"]:
             groups.append((o["source"], {}))
         groups[-1][1].setdefault(label, []).append(item)

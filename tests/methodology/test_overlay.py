@@ -112,7 +112,7 @@ targets:
     assert [t["id"] for t in meth.data["gia_targets"]["targets"]] == ["R1"]
     assert {(o["key"], o["source"]) for o in meth.overrides} == {
         ("indicators.teachers_with_iom", "программа района"), ("targets.R1", "программа района")}
-    assert "цели показателей: teachers_with_iom (2025–2026)" in meth.describe_overrides()
+    assert "цели показателей: «Доля педагогов, повышающих квалификацию на основе ИОМ» (2025–2026)" in meth.describe_overrides()
     assert "цели ГИА: R1" in meth.describe_overrides()
 
 
