@@ -178,6 +178,7 @@ class Report:
 
     def figure(self, fig, *, width: int | None = None) -> None:
         """Show a matplotlib figure as a sharp embedded PNG (150 dpi, displayed at 96 dpi size)."""
+        # matplotlib and IPython only when a report draws: the batch driver imports this module too
         import matplotlib.pyplot as plt
         from IPython.display import Image, display
 
