@@ -41,9 +41,10 @@ def output_error(path, exc: OSError) -> OutputError:
     """A Russian sentence for an OSError while writing `path`."""
     reasons = {errno.EACCES: "нет прав на запись", errno.EPERM: "нет прав на запись",
                errno.EROFS: "файловая система только для чтения", errno.EISDIR: "на этом месте папка, а не файл",
-               errno.ENOTDIR: "часть пути — файл, а не папка", errno.ENOSPC: "на диске нет места",
+               errno.ENOTDIR: "часть пути — файл, а не папка",
+               errno.EEXIST: "часть пути — файл, а не папка", errno.ENOSPC: "на диске нет места",
                errno.EDQUOT: "превышена квота диска", errno.ENAMETOOLONG: "слишком длинное имя"}
-    reason = reasons.get(exc.errno, exc.strerror or type(exc).__name__)
+    reason = reasons.get(exc.errno, f"ошибка записи ({exc.strerror or type(exc).__name__})")
     err = OutputError(f"не удалось записать «{path}»: {reason}")
     err.errno = exc.errno
     return err
