@@ -9,11 +9,21 @@
             [--retry-failed] [--pdf] [--isolation warm|fresh] [--scheduler tcp://HOST:PORT]
   shnor render params/demo.yaml [--pdf] [--workers N]   (HTML/PDF of the executed notebooks again)
   shnor index params/demo.yaml                          (index.html, sidecars, Excel again)
+
+Exit codes: 0 done; 1 some reports failed (the batch itself finished); 2 an error in the input or
+the parameters (one Russian line; also another batch holding the output folder); 3 an unexpected
+error (one Russian line, details in a log file it names); 130 Ctrl+C; 143 SIGTERM.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
+import os
+import signal
 import sys
+import tempfile
+import traceback
+from pathlib import Path
 
 from shnor_utils.analyses import compute_all
 from shnor_utils.batch.runner import index_batch, render_batch, run_batch
@@ -140,16 +150,68 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+EXIT_INPUT, EXIT_UNEXPECTED, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 3, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl+C: every `finally` and interrupt handler runs (kernels stopped,
+    temporary files removed); atomic writes leave no half-written file."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def crash_log_dir() -> Path:
+    """Where unexpected errors are described: $SHNOR_LOG_DIR, else <tmp>/shnor-logs-<uid>."""
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(os.environ.get("SHNOR_LOG_DIR") or Path(tempfile.gettempdir()) / f"shnor-logs-{uid}")
+
+
+def write_crash_log(exc: BaseException, argv) -> Path | None:
+    """The traceback of an unexpected error in a private log file (it may quote data); None when
+    even that cannot be written (a full disk)."""
+    try:
+        folder = crash_log_dir()
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = folder / f"shnor-{_dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"shnor {' '.join(map(str, argv))}\n{_dt.datetime.now().isoformat(timespec='seconds')}\n\n")
+            fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        return path
+    except Exception:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:   # not the main thread: SIGTERM keeps its default
+        pass
     try:
         return args.fn(args)
     except ShnorError as exc:
         print(f"Ошибка: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
+    except Terminated:
+        print("Остановлено сигналом SIGTERM: готовые отчёты сохранены, незавершённые не записаны; "
+              "продолжить — та же команда ещё раз.", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("Прервано.", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:   # no command ends in a traceback: one line, the details in a log
+        log = write_crash_log(exc, sys.argv[1:] if argv is None else argv)
+        where = f"подробности в файле {log}" if log else "подробности записать не удалось"
+        print(f"Непредвиденная ошибка ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}); {where}. "
+              "Сообщите о ней разработчикам, приложив этот файл.", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -86,8 +86,9 @@ def load_config(path: str | Path, *, base: Path | None = None) -> BatchConfig:
     for key in BOOL_KEYS:
         if key in data and not isinstance(data[key], bool):
             raise ParameterError(f"файл параметров «{path}»: {key} — true или false, получено «{data[key]}»")
-    if data.get("workers") is not None and data["workers"] < 1:
-        raise ParameterError(f"файл параметров «{path}»: workers должен быть не меньше 1, получено «{data['workers']}»")
+    for key in ("workers", "timeout", "recycle_after"):
+        if data.get(key) is not None and data[key] < 1:
+            raise ParameterError(f"файл параметров «{path}»: {key} должен быть не меньше 1, получено «{data[key]}»")
     if data.get("isolation", "warm") not in ISOLATION:
         raise ParameterError(f"файл параметров «{path}»: isolation — warm или fresh, получено «{data['isolation']}»")
     base = base or Path.cwd()

@@ -10,7 +10,7 @@ import pandas as pd
 
 from shnor_utils.analyses import ALL
 from shnor_utils.indicators.registry import sheets_of
-from shnor_utils.safeio import atomic_write_bytes
+from shnor_utils.safeio import atomic_write_bytes, neutral
 
 HEADERS = {"level": "Уровень", "entity_id": "Код", "entity_name": "Наименование", "municipality_id": "Код МО",
            "year": "Год", "indicator_id": "Показатель", "subject": "Предмет", "grade": "Класс", "exam": "Экзамен",
@@ -51,7 +51,7 @@ def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, 
     flag_fill = PatternFill("solid", fgColor="FDE0C5")
 
     def sheet(name: str, frame: pd.DataFrame, note: str | None = None):
-        ws = wb.create_sheet(name[:31])
+        ws = wb.create_sheet(name[:31])   # sheet names come from the analyses' specs, not from data
         columns = list(frame.columns)
         widths = [max(10, min(45, len(HEADERS.get(c, c)) + 2)) for c in columns]
         for i, c in enumerate(columns):
@@ -61,13 +61,14 @@ def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, 
         ws.freeze_panes = "A2"
         header = []
         for c in columns:
-            cell = WriteOnlyCell(ws, value=HEADERS.get(c, c))
+            cell = WriteOnlyCell(ws, value=neutral(HEADERS.get(c, c)))
             cell.font, cell.fill, cell.alignment = head_font, head_fill, Alignment(wrap_text=True, vertical="top")
             header.append(cell)
         ws.append(header)
         values = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
         for row in values:
-            ws.append([round(v, 2) if isinstance(v, float) else v for v in row])
+            # text a spreadsheet would evaluate («=HYPERLINK(…)» as a school name) is written inert
+            ws.append([round(v, 2) if isinstance(v, float) else neutral(v) for v in row])
         last_col = get_column_letter(len(columns))
         n = len(frame) + 1
         ws.auto_filter.ref = f"A1:{last_col}{n}"
@@ -95,7 +96,7 @@ def write_workbook(indicators: pd.DataFrame, schools: pd.DataFrame, path: Path, 
                  + (f" за {year} г. (все годы: shnor indicators DATASET --out FILE.csv)." if year else "."),
                  "Доли — в процентах (0–100); ДИ 95 % — интервал Уилсона; флаг — правило, по которому значение отмечено.",
                  "Строки с флагом выделены цветом; фильтры — в строке заголовков."]:
-        about.append([line])
+        about.append([neutral(line)])
     buf = io.BytesIO()
     wb.save(buf)
     return atomic_write_bytes(path, buf.getvalue())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -117,13 +118,15 @@ class WarmKernel:
 
         last = None
         for attempt in range(self.start_retries):
-            self.sockets = Path(tempfile.mkdtemp(prefix="shnor-k-"))
+            # named with our pid: a later batch removes it if this process was killed (lock.clean_leftovers)
+            self.sockets = Path(tempfile.mkdtemp(prefix=f"shnor-k-{os.getpid()}-"))
             client = NotebookClient(nbformat.v4.new_notebook(), kernel_name=KERNEL_NAME, timeout=self.timeout,
                                     startup_timeout=120, shutdown_kernel="immediate", resources={"metadata": {"path": str(self.cwd)}})
             try:
                 client.km = client.create_kernel_manager()
                 client.km.transport = "ipc"
                 client.km.ip = str(self.sockets / "k")
+                client.km.connection_file = str(self.sockets / "kernel.json")   # not in the Jupyter runtime folder
                 client.start_new_kernel(cwd=str(self.cwd))
                 client.start_new_kernel_client()
                 self.client, self.used = client, 0

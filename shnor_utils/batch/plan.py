@@ -10,13 +10,27 @@ from shnor_utils.batch.config import REPORT_KEYS, SCOPE_ORDER, BatchConfig, load
 from shnor_utils.errors import ParameterError
 from shnor_utils.safeio import inside
 
+# the parameters the plan sets for every run: a report's `parameters:` may not replace them (a page
+# labelled with one school must show that school's data, from the batch's dataset, year and cache)
+PLAN_PARAMETERS = ("entity_id", "scope", "dataset", "year", "cache", "templates", "methodology", "region_name")
 PARAM_TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list, "dict": dict}
+
+
+def template_path(name, templates: Path) -> Path:
+    """`templates/<name>.ipynb` for a template name: a plain name in the templates folder, never a
+    path (no `/`, `\\`, `..`, absolute path or hidden name)."""
+    text = name if isinstance(name, str) else ""
+    if (not text.strip() or text != text.strip() or any(c in text for c in "/\\\0:") or text.startswith(".")
+            or Path(text).is_absolute() or text.endswith(".ipynb")):
+        raise ParameterError(f"шаблон «{name}»: нужно имя шаблона из папки {templates} (без пути и расширения), "
+                             "например «vpr_objectivity»")
+    return Path(templates) / f"{text}.ipynb"
 
 
 def template_spec(name: str, templates: Path) -> dict:
     """What a template declares in its notebook metadata (`metadata.shnor`): title, scopes,
     the tables it reads and the schema of its parameters."""
-    path = Path(templates) / f"{name}.ipynb"
+    path = template_path(name, templates)
     if not path.exists():
         raise ParameterError(f"нет шаблона «{name}» в {templates}")
     spec = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("shnor")
@@ -61,6 +75,13 @@ def check_reports(cfg: BatchConfig) -> None:
         if bad:
             raise ParameterError(f"файл параметров «{cfg.path}», отчёт № {i}: неизвестные ключи {sorted(bad)}")
         spec = template_spec(rep["template"], cfg.templates)
+        extra = rep.get("parameters")
+        if extra is not None and not isinstance(extra, dict):
+            raise ParameterError(f"файл параметров «{cfg.path}», отчёт № {i}: «parameters» — словарь имя: значение")
+        reserved = [k for k in PLAN_PARAMETERS if k in (extra or {})]
+        if reserved:
+            raise ParameterError(f"файл параметров «{cfg.path}», отчёт № {i}: параметр «{reserved[0]}» задаёт план "
+                                 f"пакета, его нельзя менять в «parameters» (задаются планом: {', '.join(PLAN_PARAMETERS)})")
         scopes = rep.get("scopes", ["school"])
         if isinstance(scopes, str):
             scopes = [scopes]
@@ -145,9 +166,10 @@ def plan(cfg: BatchConfig, schools) -> list[Run]:
                 continue
             for entity_id, name, mid, mname, ids in _entities(scope, cfg, schools, chosen):
                 parts = (scope,) if scope == "region" else (scope, entity_id)
-                params = {"dataset": str(cfg.dataset), "scope": scope, "entity_id": entity_id,
-                          "year": cfg.year, "region_name": cfg.region_name, **extra, "cache": str(cfg.cache),
-                          "templates": str(cfg.templates)}
+                own = {"dataset": str(cfg.dataset), "scope": scope, "entity_id": entity_id,
+                       "year": cfg.year, "region_name": cfg.region_name}
+                params = {**own, **extra, "cache": str(cfg.cache), "templates": str(cfg.templates)}
+                params.update(own)   # nothing in `extra` replaces the plan's own (check_reports refuses it too)
                 if cfg.methodology:
                     params["methodology"] = str(cfg.methodology)
                 check_parameters(rep["template"], spec, params)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import shutil
+import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -17,11 +19,32 @@ from shnor_utils.session import indicators_path, snapshot_path
 
 
 def load_data(cfg: BatchConfig, meth):
-    """The validated dataset: from the cache's snapshot of the unchanged folder, else from the files."""
+    """The validated dataset: from the cache's snapshot of the unchanged folder, else from the files.
+    A damaged snapshot (a truncated Parquet file, a deleted table) is removed and made again."""
     snapshot = snapshot_path(cfg.cache, files_stamp(cfg.dataset, meth.digest))
-    if (snapshot / "dataset.json").exists():
-        return read_snapshot(snapshot)
+    if snapshot.exists():
+        try:
+            return read_snapshot(snapshot)
+        except Exception as exc:   # any damage: the cache is only a copy, the dataset folder is the truth
+            _damaged(snapshot, exc)
     return load_dataset(cfg.dataset, methodology=meth)
+
+
+def _damaged(path: Path, exc: Exception) -> None:
+    """Remove a damaged cache entry (it is made again from the dataset) and say so."""
+    print(f"Кэш пакета повреждён ({path.name}: {type(exc).__name__}), он будет создан заново", file=sys.stderr)
+    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _read_indicators(path: Path, make) -> pd.DataFrame:
+    """The cached indicator table; a missing or damaged file is computed (`make()`) and written again."""
+    if path.exists():
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:   # truncated or foreign file: rebuild it
+            _damaged(path, exc)
+    write_indicators(make(), path)
+    return pd.read_parquet(path)
 
 
 def prepare(cfg: BatchConfig):
@@ -33,9 +56,8 @@ def prepare(cfg: BatchConfig):
     ds = load_data(cfg, meth)   # the validated snapshot of an unchanged folder: no CSV parsing, no checks again
     write_snapshot(ds, snapshot)      # the kernels read it instead of parsing and validating the files
     path = indicators_path(cache, ds, meth)
-    if not path.exists():
-        write_indicators(compute_all(ds, meth), path)
-    indicators = contiguous(pd.read_parquet(path))   # the same frame (and dtypes) whether fresh or cached: keys stay stable
+    # the same frame (and dtypes) whether fresh or cached: keys stay stable
+    indicators = contiguous(_read_indicators(path, lambda: compute_all(ds, meth)))
     for old in [*cache.glob("indicators-*.parquet"), *cache.glob("dataset-*")]:   # keep only the current cache
         if old not in (path, snapshot):
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ specs (`analyses`, default `shnor_utils.analyses.ALL`), their names from the met
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +48,30 @@ def write_sidecar(run, rows: pd.DataFrame, provenance: dict, key: str | None = N
                "municipality_id": run.municipality_id, "key": key if key is not None else run.key,
                "provenance": {k: v for k, v in provenance.items() if k != "templates"}, "indicators": values}
     return atomic_write_text(run.sidecar, json.dumps(payload, ensure_ascii=False, default=str))
+
+
+def stale_path(path: Path) -> Path:
+    """`…/probe.html` → `…/probe.stale.html` (and `.pdf` → `.stale.pdf`)."""
+    return path.with_name(f"{path.stem}.stale{path.suffix}")
+
+
+def set_aside(run) -> list[Path]:
+    """A run that failed now: its report from an earlier success is renamed `<name>.stale.html`
+    (and PDF), and its sidecar removed, so no old page is served as the current one while the
+    index says «ошибка». Returns the renamed files."""
+    moved = []
+    for path in (run.html, run.pdf):
+        if path.exists():
+            os.replace(path, stale_path(path))
+            moved.append(stale_path(path))
+    run.sidecar.unlink(missing_ok=True)
+    return moved
+
+
+def clear_stale(run) -> None:
+    """A run that succeeded again: the set-aside pages of its earlier failure go."""
+    for path in (run.html, run.pdf):
+        stale_path(path).unlink(missing_ok=True)
 
 
 def school_flags(indicators: pd.DataFrame, year: int | None, meth, analyses=ALL) -> dict:

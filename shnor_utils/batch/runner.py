@@ -19,10 +19,11 @@ import time
 from shnor_utils.batch.backends import LocalPool, backend
 from shnor_utils.batch.config import BatchConfig
 from shnor_utils.batch.execute import Result, execute, stop_kernels
+from shnor_utils.batch.lock import OutputLock, clean_leftovers, command_line
 from shnor_utils.batch.plan import Run, load_params, plan, select
 from shnor_utils.batch.prepare import load_data, prepare, release_tables
 from shnor_utils.batch.progress import Progress, append_log, state_record, write_run_log
-from shnor_utils.batch.publish import Sidecars, provenance_of, write_outputs
+from shnor_utils.batch.publish import Sidecars, clear_stale, provenance_of, set_aside, write_outputs
 from shnor_utils.batch.render import render_pdfs, write_html
 from shnor_utils.batch.state import (DataDigests, Manifest, RunState, assign_keys, fingerprint, package_digest,
                                      sha256_file, to_do)
@@ -33,9 +34,29 @@ def run_batch(params_path, *, workers: int | None = None, only_scope: list[str] 
               limit: int | None = None, force: bool = False, dry_run: bool = False, retry_failed: bool = False,
               scheduler: str | None = None, pdf: bool | None = None, isolation: str | None = None,
               out=None) -> int:
-    """`shnor run`: execute a whole parameter set; returns the exit code (0 = every report built)."""
+    """`shnor run`: execute a whole parameter set; returns the exit code (0 = every report built).
+    The output folder is locked for the whole batch (lock.py): a second batch on it is refused."""
     t0, out = time.perf_counter(), out or sys.stdout
     cfg = load_params(params_path)
+    with locked(cfg):
+        return _run_batch(cfg, t0, out, workers=workers, only_scope=only_scope, limit=limit, force=force,
+                          dry_run=dry_run, retry_failed=retry_failed, scheduler=scheduler, pdf=pdf, isolation=isolation)
+
+
+def locked(cfg: BatchConfig) -> OutputLock:
+    """Lock the batch's output folder, then remove what killed batches left (temporary files,
+    scratch folders of dead processes): under the lock, nothing of ours is being written."""
+    lock = OutputLock(cfg.output, command_line()).acquire()
+    try:
+        clean_leftovers(cfg.output, cfg.runs_dir)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _run_batch(cfg: BatchConfig, t0: float, out, *, workers, only_scope, limit, force, dry_run, retry_failed,
+               scheduler, pdf, isolation) -> int:
     cfg.pdf = cfg.pdf if pdf is None else pdf
     cfg.isolation = isolation or cfg.isolation
     workers = max(1, workers or cfg.workers or os.cpu_count() or 1)
@@ -110,6 +131,9 @@ def _build_all(cfg: BatchConfig, todo: list, total: int, pool, provenance: dict,
         write_run_log(cfg.output, res)
         if res.ok:
             sidecars.write(res.run)
+            clear_stale(res.run)
+        else:
+            set_aside(res.run)   # no old page served as current while the index says «ошибка»
         results.append(res)
         progress.done(res, len(results), len(todo))
 
@@ -147,6 +171,11 @@ def render_batch(params_path, *, pdf: bool = False, workers: int | None = None, 
     a kernel; returns 0 when every report was rendered."""
     t0, out = time.perf_counter(), out or sys.stdout
     cfg = load_params(params_path)
+    with locked(cfg):
+        return _render_batch(cfg, t0, out, pdf=pdf, workers=workers)
+
+
+def _render_batch(cfg: BatchConfig, t0: float, out, *, pdf: bool, workers: int | None) -> int:
     workers = max(1, workers or cfg.workers or os.cpu_count() or 1)
     runs = plan(cfg, load_data(cfg, load_methodology(cfg.methodology)).schools)
     previous = RunState(cfg.output).all()
@@ -178,6 +207,11 @@ def index_batch(params_path, *, out=None) -> int:
     state and the cached indicators, without executing; returns 1 when no batch ran before."""
     out = out or sys.stdout
     cfg = load_params(params_path)
+    with locked(cfg):
+        return _index_batch(cfg, out)
+
+
+def _index_batch(cfg: BatchConfig, out) -> int:
     previous = RunState(cfg.output).all()
     if not previous:
         print(f"В {cfg.output} нет выполненного пакета: сначала shnor run {cfg.path}", file=out)

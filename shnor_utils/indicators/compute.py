@@ -11,7 +11,7 @@ import pandas as pd
 from shnor_utils.data.dataset import contiguous
 from shnor_utils.indicators.table import LEVELS, empty, finish
 from shnor_utils.methodology import Methodology
-from shnor_utils.safeio import atomic_write_bytes
+from shnor_utils.safeio import atomic_write_bytes, neutral_frame
 
 
 def compute_indicators(dataset, methodology: Methodology, analyses, only: list[str] | None = None) -> pd.DataFrame:
@@ -36,10 +36,12 @@ def compute_indicators(dataset, methodology: Methodology, analyses, only: list[s
 
 
 def write_indicators(frame: pd.DataFrame, out: str | Path) -> Path:
-    """Write the export atomically as CSV (UTF-8 with BOM so Excel opens Cyrillic) or Parquet."""
+    """Write the export atomically as CSV (UTF-8 with BOM so Excel opens Cyrillic) or Parquet. In the
+    CSV, text a spreadsheet would evaluate (an id «=…», «+…», «-…», «@…») is prefixed with `'`;
+    Parquet keeps the values as they are (typed data, read back by the batch cache)."""
     out = Path(out)
     if out.suffix == ".parquet":
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
         return atomic_write_bytes(out, buf.getvalue())
-    return atomic_write_bytes(out, frame.to_csv(index=False).encode("utf-8-sig"))
+    return atomic_write_bytes(out, neutral_frame(frame).to_csv(index=False).encode("utf-8-sig"))

@@ -1,0 +1,51 @@
+"""Issue 17, point 12: outputs get the umask's normal modes (0644 / 0755 under umask 022), not the
+private 0600 / 0700 of mkstemp / mkdtemp."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+from shnor_utils.batch.excel import write_workbook
+from shnor_utils.indicators import COLUMNS, write_indicators
+from shnor_utils.safeio import atomic_write_text, current_umask, make_temp_dir
+
+
+@pytest.fixture(params=[0o022, 0o027, 0o002])
+def umask(request):
+    old = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(old)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_current_umask_is_read_without_changing_it(umask):
+    assert current_umask() == umask
+    assert current_umask() == umask
+
+
+def test_atomic_files_and_folders_have_normal_modes(tmp_path, umask):
+    path = atomic_write_text(tmp_path / "new" / "report.html", "<html></html>")
+    assert mode(path) == 0o666 & ~umask
+    assert mode(path.parent) == 0o777 & ~umask
+    atomic_write_text(path, "again")                      # a rewrite too
+    assert mode(path) == 0o666 & ~umask
+    assert mode(make_temp_dir(".x.", dir=tmp_path)) == 0o777 & ~umask
+
+
+def test_workbook_and_csv_have_normal_modes(tmp_path, umask):
+    frame = pd.DataFrame([{"level": "region", "entity_id": "region", "year": 2026, "indicator_id": "x",
+                           "value": 1.0}], columns=COLUMNS)
+    frame[["level", "entity_id"]] = frame[["level", "entity_id"]].astype("string")
+    schools = pd.DataFrame({"school_id": ["s1"], "school_name": ["Школа"], "municipality_id": ["m"],
+                            "municipality_name": ["Город"]})
+    assert mode(write_workbook(frame, schools, tmp_path / "indicators.xlsx", analyses=())) == 0o666 & ~umask
+    assert mode(write_indicators(frame, tmp_path / "ind.csv")) == 0o666 & ~umask
+    assert mode(write_indicators(frame, tmp_path / "ind.parquet")) == 0o666 & ~umask
