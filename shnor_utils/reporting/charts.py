@@ -81,13 +81,20 @@ def mark_heatmap(table: pd.DataFrame, *, title: str = "", xlabel: str = "Отм�
     setup()
     fig, ax = plt.subplots(figsize=(4.6, 3.6))
     sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5)
-    for i in range(min(table.shape)):
-        ax.add_patch(plt.Rectangle((i, i), 1, 1, fill=False, ec="#d95f02", lw=1.5))
+    for col, row in agreement_cells(table):
+        ax.add_patch(plt.Rectangle((col, row), 1, 1, fill=False, ec="#d95f02", lw=1.5))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     fig.tight_layout()
     return fig
+
+
+def agreement_cells(table: pd.DataFrame) -> list[tuple[int, int]]:
+    """(column position, row position) of the cells where the row mark equals the column mark
+    («подтвердили»), whatever the order of the axes (the ВПР mark runs 5 → 2 down the rows)."""
+    cols = {int(c): j for j, c in enumerate(table.columns)}
+    return [(cols[int(r)], i) for i, r in enumerate(table.index) if int(r) in cols]
 
 
 RISK_LEVEL_COLORS = {"высокий": "#d95f02", "средний": "#fdb863", "низкий": "#b2d8b2"}
