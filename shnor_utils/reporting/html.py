@@ -101,4 +101,11 @@ STYLE = """<style>
 .shnor-attention li{margin:0.35em 0} .shnor-rule{color:#666;font-size:0.85em;margin-left:1.4em}
 .shnor-footer{color:#666;font-size:0.8em;border-top:1px solid #ccc;margin-top:2em;padding-top:0.5em}
 .shnor-flag{background:#fde0c5} .shnor-ok{background:#e3f3e8} .shnor-small{color:#888;font-style:italic}
+/* highlighted rows: JupyterLab's zebra rule `.jp-RenderedHTMLCommon tbody tr:nth-child(odd)` (0,2,2)
+   and its hover rule would win over a bare `.shnor-flag`; these selectors weigh (0,3,3) and print */
+.jp-RenderedHTMLCommon table.shnor-table > tbody > tr.shnor-flag,
+body table.shnor-table > tbody > tr.shnor-flag:nth-child(n){background:#fde0c5 !important}
+.jp-RenderedHTMLCommon table.shnor-table > tbody > tr.shnor-ok,
+body table.shnor-table > tbody > tr.shnor-ok:nth-child(n){background:#e3f3e8 !important}
+table.shnor-table > tbody > tr.shnor-flag, table.shnor-table > tbody > tr.shnor-ok{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 </style>"""
