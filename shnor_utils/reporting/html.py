@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -53,6 +54,16 @@ def plural(n, one: str, few: str, many: str) -> str:
     if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
         return few
     return many
+
+
+def natural_key(values):
+    """Sort key of names with numbers in them: «СОШ № 3» before «СОШ № 12» (works on a value or a Series)."""
+    def key(text) -> tuple:
+        parts = re.split(r"(\d+)", str(text).casefold())
+        return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")
+    if isinstance(values, pd.Series):
+        return values.map(key)
+    return key(values)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from shnor_utils.errors import ParameterError
 from shnor_utils.indicators.privacy import reveal
 from shnor_utils.indicators.table import REGION_ID
 from shnor_utils.methodology import Methodology
-from shnor_utils.reporting.html import STYLE, Finding, display_html, esc
+from shnor_utils.reporting.html import STYLE, Finding, display_html, esc, fmt_num, natural_key, plural
 
 SCOPES = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
 
@@ -135,6 +135,34 @@ class Report:
         s = self.ds.schools.set_index("school_id")
         return s["school_name"]
 
+    def school_flag_findings(self, flag_ids, year: int | None = None, *, source: str = "") -> list[Finding]:
+        """Municipality / region roll-up of 0/1 school flags (an analysis's `index_flags`): one finding per
+        flag kind with at least one school of the report — «<name>: N школ — A (n = …), B (n = …)».
+        A school report gets none (the school's own findings say it)."""
+        if self.scope == "school":
+            return []
+        year = self.year if year is None else year
+        rows = self.rows_of("school", self.school_ids)
+        rows = rows[rows["indicator_id"].isin(list(flag_ids)) & (rows["year"] == year) & (rows["value"] == 1)]
+        names = self.school_names()
+        muns = self.ds.schools.set_index("school_id")["municipality_name"]
+        out = []
+        for flag in flag_ids:
+            part = rows[rows["indicator_id"] == flag]
+            if part.empty:
+                continue
+            part = part.assign(school_name=part["entity_id"].map(names).fillna(part["entity_id"]))
+            items = []
+            for r in part.sort_values("school_name", key=natural_key).itertuples(index=False):
+                n = f" (n = {fmt_num(r.denominator, 0)})" if pd.notna(r.denominator) else ""
+                where = f", {muns.get(r.entity_id, '')}" if self.scope == "region" else ""
+                items.append(f"{r.school_name}{where}{n}")
+            k = len(items)
+            name = self.meth.words.short(flag)
+            out.append(Finding(f"{name[:1].upper()}{name[1:]} ({year} г.): {k} {plural(k, 'школа', 'школы', 'школ')} — "
+                               + "; ".join(items) + ".", rule=self.meth.words.name(flag), source=source, severity="flag"))
+        return out
+
     # ---- display -------------------------------------------------------------------------
     def title(self, heading: str) -> None:
         """The report heading with the entity and year; also injects the report stylesheet."""
@@ -215,11 +243,13 @@ def _take_groups(frame: pd.DataFrame, index: dict, keys) -> pd.DataFrame:
 
 
 def _known_years(indicators: pd.DataFrame) -> list:
-    """Years of the indicator table; forecast rows (the ШНОР list of the year after the data) do not
-    choose the default year."""
+    """Years of the indicator table; forecast rows (the ШНОР list of the year after the data) and their
+    dynamics rows do not choose the default year."""
     if not len(indicators):
         return []
     known = indicators[indicators["flag"].ne("forecast").fillna(True)]
+    # a dynamics row (`…_dd`) compares a year with the one before: of a forecast year it is no data
+    known = known[~known["indicator_id"].astype("string").str.endswith("_dd").fillna(False)]
     return sorted(known["year"].dropna().unique().tolist())
 
 
