@@ -66,6 +66,40 @@ def natural_key(values):
     return key(values)
 
 
+_SEED = re.compile(r"\bseeds? (\d{3})((?:\s*[/,и]\s*\d{3})*)")
+_FILE = r"[\w./-]+\.(?:md|yaml|yml|csv|py|ipynb|json)(?:\s*§\s*[\d.]+)?"
+_FILE_IN_PARENS = re.compile(r"\s*\((?:[^()]*?;\s*)?" + _FILE + r"(?:[;,][^()]*)?\)")
+_FILE_BARE = re.compile(r"(?:,\s*|;\s*)?\b" + _FILE)
+_KEYS = {"official_shnor": "официальный перечень ШНОР"}
+
+
+def plain(meth: Methodology | None, text: str) -> str:
+    """Text as a reader sees it: «seed 001» → the document's name (`documents.names` of the methodology),
+    file names and section marks («data_formats.md §5.1», «config/indicators.yaml») left out, table keys
+    in words. Provenance (files, digests, parameters) belongs to the «Сведения о расчёте» block."""
+    if not text:
+        return text
+    names = {}
+    if meth is not None:
+        try:
+            names = meth.threshold("documents.names") or {}
+        except Exception:   # a methodology without the section prints the seeds as they are
+            names = {}
+
+    def seed(m: re.Match) -> str:
+        codes = [m.group(1), *re.findall(r"\d{3}", m.group(2) or "")]
+        return "; ".join(names.get(f"seed {c}", f"программа-образец {c}") for c in codes)
+
+    out = _SEED.sub(seed, str(text))
+    out = _FILE_IN_PARENS.sub("", out)
+    out = _FILE_BARE.sub("", out)
+    for key, word in _KEYS.items():
+        out = out.replace(key, word)
+    out = re.sub(r"\(\s*\)", "", re.sub(r"\s{2,}", " ", out))
+    out = re.sub(r"(?:^|[\s(;,])см\.\s*(?=$|[);,])", "", out)
+    return out.strip(" ;,")
+
+
 @dataclass
 class Finding:
     """One line of «На что обратить внимание»: what, by which rule, from which source."""

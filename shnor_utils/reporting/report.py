@@ -17,7 +17,9 @@ from shnor_utils.errors import ParameterError
 from shnor_utils.indicators.privacy import reveal
 from shnor_utils.indicators.table import REGION_ID
 from shnor_utils.methodology import Methodology
-from shnor_utils.reporting.html import STYLE, Finding, display_html, esc, fmt_num, natural_key, plural
+from dataclasses import replace
+
+from shnor_utils.reporting.html import STYLE, Finding, display_html, esc, fmt_num, natural_key, plain, plural
 
 SCOPES = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
 
@@ -174,17 +176,19 @@ class Report:
                       f'<p class="shnor-sub">{sub}</p></div>')
 
     def heading(self, text: str, level: int = 2) -> None:
-        display_html(f"<h{level}>{esc(text)}</h{level}>")
+        display_html(f"<h{level}>{esc(plain(self.meth, text))}</h{level}>")
 
     def paragraph(self, text: str) -> None:
         """A paragraph of plain text (escaped; `**bold**` is not interpreted)."""
-        display_html(f"<p>{esc(text)}</p>")
+        display_html(f"<p>{esc(plain(self.meth, text))}</p>")
 
     def note(self, text: str) -> None:
-        display_html(f'<p class="shnor-small">{esc(text)}</p>')
+        display_html(f'<p class="shnor-small">{esc(plain(self.meth, text))}</p>')
 
     def attention(self, findings: list[Finding]) -> None:
         """«На что обратить внимание»: every flag in plain Russian with its rule and source."""
+        findings = [replace(f, text=plain(self.meth, f.text), rule=plain(self.meth, f.rule),
+                            source=plain(self.meth, f.source)) for f in findings]
         items = "".join(f.html() for f in findings) or "<li>Существенных отклонений не выявлено.</li>"
         display_html(f'<div class="shnor-attention"><h2>На что обратить внимание</h2><ul>{items}</ul></div>')
 
@@ -193,14 +197,14 @@ class Report:
         if frame is None or frame.empty:
             self.note("Нет данных для таблицы.")
             return
-        head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+        head = "".join(f"<th>{esc(plain(self.meth, c))}</th>" for c in frame.columns)
         body = []
         for i, row in enumerate(frame.itertuples(index=False)):
             cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
             cells = "".join(
                 f'<td class="num">{esc(v)}</td>' if _is_numberlike(v) else f"<td>{esc(v)}</td>" for v in row)
             body.append(f"<tr{cls}>{cells}</tr>")
-        cap = f'<div class="shnor-caption">{esc(caption)}</div>' if caption else ""
+        cap = f'<div class="shnor-caption">{esc(plain(self.meth, caption))}</div>' if caption else ""
         display_html(f'{cap}<table class="shnor-table"><thead><tr>{head}</tr></thead>'
                       f'<tbody>{"".join(body)}</tbody></table>')
 
@@ -216,17 +220,20 @@ class Report:
         display(Image(data=buf.getvalue(), format="png", width=w))
 
     def footer(self) -> None:
-        """Provenance: data files and digests, methodology version, template, parameters, run time."""
+        """The visible line: methodology changes of the region and the date; provenance (data files and
+        digests, methodology version, template, parameters) in a collapsed «Сведения о расчёте» block."""
         files = "; ".join(f"{p['файл']} ({p['строк']} строк, sha256 {p['sha256']})" for p in self.ds.provenance())
         params = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k not in ("dataset", "cache", "templates"))
-        notes = "".join(f"<br>Примечание: {esc(n)}" for n in self.ds.notes)
+        notes = "".join(f"<br>Примечание: {esc(plain(self.meth, n))}" for n in self.ds.notes)
         changed = self.meth.describe_overrides()
-        overrides = f"<br>{esc(changed)}" if changed else ""   # the region's overlay: which keys it changes
+        overrides = f"{esc(changed)}<br>" if changed else ""   # the region's overlay: which keys it changes
         display_html(
-            f'<div class="shnor-footer">Источник данных: {esc(files)}<br>'
-            f'Методика: версия {esc(self.meth.version)}{overrides}<br>'
+            f'<div class="shnor-footer">{overrides}Отчёт сформирован {self.started:%d.%m.%Y %H:%M}{notes}'
+            f'<details><summary>Сведения о расчёте</summary>'
+            f'Источник данных: {esc(files)}<br>'
+            f'Методика: версия {esc(self.meth.version)}<br>'
             f'Шаблон: {esc(self.template)}; параметры: {esc(params)}<br>'
-            f'Сформирован: {self.started:%Y-%m-%d %H:%M:%S}{notes}</div>')
+            f'Сформирован: {self.started:%Y-%m-%d %H:%M:%S}</details></div>')
 
 
 def _is_numberlike(v) -> bool:
