@@ -228,7 +228,7 @@ class Report:
         changed = self.meth.describe_overrides()
         overrides = f"{esc(changed)}<br>" if changed else ""   # the region's overlay: which keys it changes
         display_html(
-            f'<div class="shnor-footer">{overrides}Отчёт сформирован {self.started:%d.%m.%Y %H:%M}{notes}'
+            f'<div class="shnor-footer">{overrides}{notes}'
             f'<details><summary>Сведения о расчёте</summary>'
             f'Источник данных: {esc(files)}<br>'
             f'Методика: версия {esc(self.meth.version)}<br>'
