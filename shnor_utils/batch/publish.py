@@ -104,7 +104,8 @@ def write_outputs(cfg: BatchConfig, runs: list, outcomes: dict, schools: pd.Data
     indicators = suppress(indicators, meth)   # privacy: the index and the workbook show no small groups
     year = report_year(cfg, indicators)
     write_index(cfg.output, title=cfg.title, region_name=cfg.region_name, runs=runs, outcomes=outcomes,
-                school_flags=school_flags(indicators, year, meth, analyses), overrides=meth.describe_overrides())
+                school_flags=school_flags(indicators, year, meth, analyses), overrides=meth.describe_overrides(),
+                year=year, workbook="indicators.xlsx" if cfg.excel else None)
     if cfg.excel:
         # the report year's values (a multi-year region table outgrows Excel's 1,048,576 rows);
         # every year is in `shnor indicators DATASET --out FILE.csv`

@@ -5,6 +5,8 @@ One Russian theme, set once by `setup()`; the same argument names everywhere
 """
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -30,29 +32,44 @@ def _fmt_pct(ax, axis="x"):
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
+def wrap_label(text: str, width: int = 28) -> str:
+    """A long category name on several lines (a factor name of 80 characters next to a bar chart)."""
+    return textwrap.fill(str(text), width=width, break_long_words=False) or str(text)
+
+
 def stacked_shares(data: pd.DataFrame, *, y: str, parts: list[str], colors: dict | None = None,
                    title: str = "", xlabel: str = "Доля участников, %", targets: pd.Series | None = None):
-    """Horizontal 100 % stacked bars: one bar per `y` value, segments `parts` (columns, in %)."""
+    """Horizontal 100 % stacked bars: one bar per `y` value, segments `parts` (columns, in %).
+
+    Long `y` labels are wrapped and take a fixed part of the figure (the plot keeps ≥ 55 % of
+    the width, whatever the label length)."""
     setup()
     colors = colors or AGREEMENT_COLORS
     n = len(data)
-    fig, ax = plt.subplots(figsize=(8, 0.45 * n + 1.4))
+    labels = [wrap_label(v) for v in data[y].astype(str)]
+    lines = sum(max(1, lab.count("\n") + 1) for lab in labels)
+    long_labels = max((len(v) for v in data[y].astype(str)), default=0) > 12
+    fig = plt.figure(figsize=(9, 0.2 * lines + 0.12 * n + 1.5))
+    # fixed layout: label column on the left, plot on the right (no tight_layout squeezing the plot)
+    left_edge = 0.36 if long_labels else 0.12
+    ax = fig.add_axes((left_edge, 0.8 / fig.get_figheight(), 0.96 - left_edge, 1 - 1.5 / fig.get_figheight()))
+    pos = np.arange(n)
     left = np.zeros(n)
-    labels = data[y].astype(str).tolist()
     for part in parts:
         vals = data[part].astype("float64").fillna(0).to_numpy()
-        ax.barh(labels, vals, left=left, color=colors.get(part), label=part, edgecolor="white")
+        ax.barh(pos, vals, left=left, color=colors.get(part), label=part, edgecolor="white")
         for i, (l, v) in enumerate(zip(left, vals)):
             if v >= 7:
                 ax.text(l + v / 2, i, f"{v:.0f}", ha="center", va="center", fontsize=8, color="white")
         left += vals
+    ax.set_yticks(pos, labels, fontsize=9)
     ax.set_xlim(0, 100)
+    ax.set_xticks([0, 25, 50, 75, 100])
     ax.invert_yaxis()
     _fmt_pct(ax)
     ax.set_xlabel(xlabel)
-    ax.legend(ncol=len(parts), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-    ax.set_title(title, loc="left", pad=24)
-    fig.tight_layout()
+    ax.legend(ncol=len(parts), loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
     return fig
 
 
@@ -81,13 +98,20 @@ def mark_heatmap(table: pd.DataFrame, *, title: str = "", xlabel: str = "Отм�
     setup()
     fig, ax = plt.subplots(figsize=(4.6, 3.6))
     sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5)
-    for i in range(min(table.shape)):
-        ax.add_patch(plt.Rectangle((i, i), 1, 1, fill=False, ec="#d95f02", lw=1.5))
+    for col, row in agreement_cells(table):
+        ax.add_patch(plt.Rectangle((col, row), 1, 1, fill=False, ec="#d95f02", lw=1.5))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     fig.tight_layout()
     return fig
+
+
+def agreement_cells(table: pd.DataFrame) -> list[tuple[int, int]]:
+    """(column position, row position) of the cells where the row mark equals the column mark
+    («подтвердили»), whatever the order of the axes (the ВПР mark runs 5 → 2 down the rows)."""
+    cols = {int(c): j for j, c in enumerate(table.columns)}
+    return [(cols[int(r)], i) for i, r in enumerate(table.index) if int(r) in cols]
 
 
 RISK_LEVEL_COLORS = {"высокий": "#d95f02", "средний": "#fdb863", "низкий": "#b2d8b2"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -55,6 +56,50 @@ def plural(n, one: str, few: str, many: str) -> str:
     return many
 
 
+def natural_key(values):
+    """Sort key of names with numbers in them: «СОШ № 3» before «СОШ № 12» (works on a value or a Series)."""
+    def key(text) -> tuple:
+        parts = re.split(r"(\d+)", str(text).casefold())
+        return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")
+    if isinstance(values, pd.Series):
+        return values.map(key)
+    return key(values)
+
+
+_SEED = re.compile(r"\bseeds? (\d{3})((?:\s*[/,и]\s*\d{3})*)")
+_FILE = r"[\w./-]+\.(?:md|yaml|yml|csv|py|ipynb|json)(?:\s*§\s*[\d.]+)?"
+_FILE_IN_PARENS = re.compile(r"\s*\((?:[^()]*?;\s*)?" + _FILE + r"(?:[;,][^()]*)?\)")
+_FILE_BARE = re.compile(r"(?:,\s*|;\s*)?\b" + _FILE)
+_KEYS = {"official_shnor": "официальный перечень ШНОР"}
+
+
+def plain(meth: Methodology | None, text: str) -> str:
+    """Text as a reader sees it: «seed 001» → the document's name (`documents.names` of the methodology),
+    file names and section marks («data_formats.md §5.1», «config/indicators.yaml») left out, table keys
+    in words. Provenance (files, digests, parameters) belongs to the «Сведения о расчёте» block."""
+    if not text:
+        return text
+    names = {}
+    if meth is not None:
+        try:
+            names = meth.threshold("documents.names") or {}
+        except Exception:   # a methodology without the section prints the seeds as they are
+            names = {}
+
+    def seed(m: re.Match) -> str:
+        codes = [m.group(1), *re.findall(r"\d{3}", m.group(2) or "")]
+        return "; ".join(names.get(f"seed {c}", f"программа-образец {c}") for c in codes)
+
+    out = _SEED.sub(seed, str(text))
+    out = _FILE_IN_PARENS.sub("", out)
+    out = _FILE_BARE.sub("", out)
+    for key, word in _KEYS.items():
+        out = out.replace(key, word)
+    out = re.sub(r"\(\s*\)", "", re.sub(r"\s{2,}", " ", out))
+    out = re.sub(r"(?:^|[\s(;,])см\.\s*(?=$|[);,])", "", out)
+    return out.strip(" ;,")
+
+
 @dataclass
 class Finding:
     """One line of «На что обратить внимание»: what, by which rule, from which source."""
@@ -101,4 +146,11 @@ STYLE = """<style>
 .shnor-attention li{margin:0.35em 0} .shnor-rule{color:#666;font-size:0.85em;margin-left:1.4em}
 .shnor-footer{color:#666;font-size:0.8em;border-top:1px solid #ccc;margin-top:2em;padding-top:0.5em}
 .shnor-flag{background:#fde0c5} .shnor-ok{background:#e3f3e8} .shnor-small{color:#888;font-style:italic}
+/* highlighted rows: JupyterLab's zebra rule `.jp-RenderedHTMLCommon tbody tr:nth-child(odd)` (0,2,2)
+   and its hover rule would win over a bare `.shnor-flag`; these selectors weigh (0,3,3) and print */
+.jp-RenderedHTMLCommon table.shnor-table > tbody > tr.shnor-flag,
+body table.shnor-table > tbody > tr.shnor-flag:nth-child(n){background:#fde0c5 !important}
+.jp-RenderedHTMLCommon table.shnor-table > tbody > tr.shnor-ok,
+body table.shnor-table > tbody > tr.shnor-ok:nth-child(n){background:#e3f3e8 !important}
+table.shnor-table > tbody > tr.shnor-flag, table.shnor-table > tbody > tr.shnor-ok{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 </style>"""

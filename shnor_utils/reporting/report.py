@@ -17,7 +17,9 @@ from shnor_utils.errors import ParameterError
 from shnor_utils.indicators.privacy import reveal
 from shnor_utils.indicators.table import REGION_ID
 from shnor_utils.methodology import Methodology
-from shnor_utils.reporting.html import STYLE, Finding, display_html, esc
+from dataclasses import replace
+
+from shnor_utils.reporting.html import STYLE, Finding, display_html, esc, fmt_num, natural_key, plain, plural
 
 SCOPES = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
 
@@ -135,6 +137,34 @@ class Report:
         s = self.ds.schools.set_index("school_id")
         return s["school_name"]
 
+    def school_flag_findings(self, flag_ids, year: int | None = None, *, source: str = "") -> list[Finding]:
+        """Municipality / region roll-up of 0/1 school flags (an analysis's `index_flags`): one finding per
+        flag kind with at least one school of the report — «<name>: N школ — A (n = …), B (n = …)».
+        A school report gets none (the school's own findings say it)."""
+        if self.scope == "school":
+            return []
+        year = self.year if year is None else year
+        rows = self.rows_of("school", self.school_ids)
+        rows = rows[rows["indicator_id"].isin(list(flag_ids)) & (rows["year"] == year) & (rows["value"] == 1)]
+        names = self.school_names()
+        muns = self.ds.schools.set_index("school_id")["municipality_name"]
+        out = []
+        for flag in flag_ids:
+            part = rows[rows["indicator_id"] == flag]
+            if part.empty:
+                continue
+            part = part.assign(school_name=part["entity_id"].map(names).fillna(part["entity_id"]))
+            items = []
+            for r in part.sort_values("school_name", key=natural_key).itertuples(index=False):
+                n = f" (n = {fmt_num(r.denominator, 0)})" if pd.notna(r.denominator) else ""
+                where = f", {muns.get(r.entity_id, '')}" if self.scope == "region" else ""
+                items.append(f"{r.school_name}{where}{n}")
+            k = len(items)
+            name = self.meth.words.short(flag)
+            out.append(Finding(f"{name[:1].upper()}{name[1:]} ({year} г.): {k} {plural(k, 'школа', 'школы', 'школ')} — "
+                               + "; ".join(items) + ".", rule=self.meth.words.name(flag), source=source, severity="flag"))
+        return out
+
     # ---- display -------------------------------------------------------------------------
     def title(self, heading: str) -> None:
         """The report heading with the entity and year; also injects the report stylesheet."""
@@ -146,17 +176,19 @@ class Report:
                       f'<p class="shnor-sub">{sub}</p></div>')
 
     def heading(self, text: str, level: int = 2) -> None:
-        display_html(f"<h{level}>{esc(text)}</h{level}>")
+        display_html(f"<h{level}>{esc(plain(self.meth, text))}</h{level}>")
 
     def paragraph(self, text: str) -> None:
         """A paragraph of plain text (escaped; `**bold**` is not interpreted)."""
-        display_html(f"<p>{esc(text)}</p>")
+        display_html(f"<p>{esc(plain(self.meth, text))}</p>")
 
     def note(self, text: str) -> None:
-        display_html(f'<p class="shnor-small">{esc(text)}</p>')
+        display_html(f'<p class="shnor-small">{esc(plain(self.meth, text))}</p>')
 
     def attention(self, findings: list[Finding]) -> None:
         """«На что обратить внимание»: every flag in plain Russian with its rule and source."""
+        findings = [replace(f, text=plain(self.meth, f.text), rule=plain(self.meth, f.rule),
+                            source=plain(self.meth, f.source)) for f in findings]
         items = "".join(f.html() for f in findings) or "<li>Существенных отклонений не выявлено.</li>"
         display_html(f'<div class="shnor-attention"><h2>На что обратить внимание</h2><ul>{items}</ul></div>')
 
@@ -165,14 +197,14 @@ class Report:
         if frame is None or frame.empty:
             self.note("Нет данных для таблицы.")
             return
-        head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+        head = "".join(f"<th>{esc(plain(self.meth, c))}</th>" for c in frame.columns)
         body = []
         for i, row in enumerate(frame.itertuples(index=False)):
             cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
             cells = "".join(
                 f'<td class="num">{esc(v)}</td>' if _is_numberlike(v) else f"<td>{esc(v)}</td>" for v in row)
             body.append(f"<tr{cls}>{cells}</tr>")
-        cap = f'<div class="shnor-caption">{esc(caption)}</div>' if caption else ""
+        cap = f'<div class="shnor-caption">{esc(plain(self.meth, caption))}</div>' if caption else ""
         display_html(f'{cap}<table class="shnor-table"><thead><tr>{head}</tr></thead>'
                       f'<tbody>{"".join(body)}</tbody></table>')
 
@@ -189,17 +221,20 @@ class Report:
         display(Image(data=buf.getvalue(), format="png", width=w))
 
     def footer(self) -> None:
-        """Provenance: data files and digests, methodology version, template, parameters, run time."""
+        """The visible line: methodology changes of the region and the date; provenance (data files and
+        digests, methodology version, template, parameters) in a collapsed «Сведения о расчёте» block."""
         files = "; ".join(f"{p['файл']} ({p['строк']} строк, sha256 {p['sha256']})" for p in self.ds.provenance())
         params = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k not in ("dataset", "cache", "templates"))
-        notes = "".join(f"<br>Примечание: {esc(n)}" for n in self.ds.notes)
+        notes = "".join(f"<br>Примечание: {esc(plain(self.meth, n))}" for n in self.ds.notes)
         changed = self.meth.describe_overrides()
-        overrides = f"<br>{esc(changed)}" if changed else ""   # the region's overlay: which keys it changes
+        overrides = f"{esc(changed)}<br>" if changed else ""   # the region's overlay: which keys it changes
         display_html(
-            f'<div class="shnor-footer">Источник данных: {esc(files)}<br>'
-            f'Методика: версия {esc(self.meth.version)}{overrides}<br>'
+            f'<div class="shnor-footer">{overrides}{notes}'
+            f'<details><summary>Сведения о расчёте</summary>'
+            f'Источник данных: {esc(files)}<br>'
+            f'Методика: версия {esc(self.meth.version)}<br>'
             f'Шаблон: {esc(self.template)}; параметры: {esc(params)}<br>'
-            f'Сформирован: {self.started:%Y-%m-%d %H:%M:%S}{notes}</div>')
+            f'Сформирован: {self.started:%Y-%m-%d %H:%M:%S}</details></div>')
 
 
 def _is_numberlike(v) -> bool:
@@ -216,11 +251,13 @@ def _take_groups(frame: pd.DataFrame, index: dict, keys) -> pd.DataFrame:
 
 
 def _known_years(indicators: pd.DataFrame) -> list:
-    """Years of the indicator table; forecast rows (the ШНОР list of the year after the data) do not
-    choose the default year."""
+    """Years of the indicator table; forecast rows (the ШНОР list of the year after the data) and their
+    dynamics rows do not choose the default year."""
     if not len(indicators):
         return []
     known = indicators[indicators["flag"].ne("forecast").fillna(True)]
+    # a dynamics row (`…_dd`) compares a year with the one before: of a forecast year it is no data
+    known = known[~known["indicator_id"].astype("string").str.endswith("_dd").fillna(False)]
     return sorted(known["year"].dropna().unique().tolist())
 
 

@@ -106,6 +106,37 @@ def journal_indicators(ds, meth: Methodology) -> pd.DataFrame | None:
     return pd.concat(parts, ignore_index=True)
 
 
+INFLATION_ID = "vpr_journal_inflated"
+
+
+def journal_inflation(vpr: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """Per school × year, over all ВПР works pooled: compared, lower, `lower_share` (% «понизили»),
+    `region_share` (the region's pooled share of the year) and `inflated`: 1 when the school's share is
+    at least `objectivity_signs.school_lower_excess_pp` п.п. above the region's (journal marks probably
+    inflated), 0 otherwise, NA for fewer than `small_groups.min_for_share` compared marks."""
+    excess = meth.threshold("objectivity_signs.school_lower_excess_pp")
+    min_n = meth.threshold("small_groups.min_for_share")
+    counts = journal_counts(vpr, by=["school_id", "year"])
+    region = counts.groupby("year")[["lower", "compared"]].sum()
+    region_share = (100 * region["lower"] / region["compared"].where(region["compared"] > 0)).rename("region_share")
+    out = counts[["school_id", "year", "lower", "compared"]].merge(region_share.reset_index(), on="year", how="left")
+    out["lower_share"] = 100 * out["lower"] / out["compared"].where(out["compared"] > 0)
+    hit = (out["lower_share"] - out["region_share"]) >= excess
+    out["inflated"] = hit.astype("Float64").mask(out["compared"] < min_n)
+    return out
+
+
+def journal_inflation_indicators(ds, meth: Methodology) -> pd.DataFrame | None:
+    """vpr_journal_inflated: the 0/1 school flag of `journal_inflation` (numerator «понизили»,
+    denominator compared marks; small groups get NA and the flag «small_group»)."""
+    if not ds.has("vpr"):
+        return None
+    t = journal_inflation(ds.vpr, meth)
+    flag = pd.Series(pd.NA, index=t.index, dtype="string").mask(t["inflated"].isna(), "small_group")
+    return pd.DataFrame({"level": "school", "entity_id": t["school_id"], "year": t["year"], "indicator_id": INFLATION_ID,
+                         "value": t["inflated"], "numerator": t["lower"], "denominator": t["compared"], "flag": flag})
+
+
 def _target_hits(counts: pd.DataFrame, meth: Methodology) -> pd.Series:
     """Participants counted as «подтвердили» for the seed 001 target: confirm, plus higher where
     the seed defines the target as «не ниже, чем в журнале» (configuration, not code)."""

@@ -564,8 +564,10 @@ def sign_findings(rep: Report) -> list[Finding]:
 
 
 def all_findings(rep: Report) -> list[Finding]:
-    """«На что обратить внимание»: the official signs first, then the journal comparison."""
-    return sign_findings(rep) + findings(rep)
+    """«На что обратить внимание»: the official signs first, then the journal comparison; a municipality or
+    region report also lists its schools flagged for inflated journal marks (the school flag rolled up)."""
+    rolled = rep.school_flag_findings([O.INFLATION_ID], source=rep.meth.source("objectivity_signs.school_lower_excess_pp"))
+    return sign_findings(rep) + rolled + findings(rep)
 
 
 def signs_intro(rep: Report) -> str:

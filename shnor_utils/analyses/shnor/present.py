@@ -14,8 +14,9 @@ import pandas as pd
 from shnor_utils.analyses.context import compute as context
 from shnor_utils.analyses.risk_profiles import compute as risk_profiles
 from shnor_utils.analyses.shnor import compute as shnor
+from shnor_utils.analyses.shnor.analysis import SPEC
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, ci_level, display_html, esc, fmt_num, fmt_pct, threshold_text
+from shnor_utils.reporting.html import Finding, ci_level, display_html, esc, fmt_num, fmt_pct, plural, threshold_text
 
 DATIVE = {1: "одной", 2: "двум", 3: "трём", 4: "четырём", 5: "пяти"}   # «не менее чем по двум процедурам»
 
@@ -334,11 +335,13 @@ def findings(rep: Report) -> list[Finding]:
     table, _ = selection_table(rep, year)
     if len(table):
         new = (table["Изменение"] != "остаётся в перечне").sum()
-        out.append(Finding(f"В перечне ШНОР на {year} г. — {len(table)} школ(ы), из них {new} впервые или повторно.",
+        out.append(Finding(f"В перечне ШНОР на {year} г. — {len(table)} {plural(len(table), 'школа', 'школы', 'школ')}, из них {new} впервые или повторно.",
                            rule=source_rule(rep), source=src, severity="flag"))
+    out += rep.school_flag_findings(SPEC.index_flags, year,
+                                    source=rep.meth.source("low_results_rule.share_failed"))
     nxt, _ = selection_table(rep, year + 1)
     if len(nxt):
-        out.append(Finding(f"По результатам {year} г. в перечень на {year + 1} г. попадут {len(nxt)} школ(ы) (прогноз).",
+        out.append(Finding(f"По результатам {year} г. в перечень на {year + 1} г. {plural(len(nxt), 'попадёт', 'попадут', 'попадут')} {len(nxt)} {plural(len(nxt), 'школа', 'школы', 'школ')} (прогноз).",
                            rule=source_rule(rep), source=src, severity="warning"))
     diff = official_differences(rep)
     diff = diff[diff["Год перечня"] == year] if len(diff) else diff
