@@ -62,7 +62,7 @@ TEACHER_AGGREGATES = frozenset({
 })
 # 0/1 verdicts about a school computed over its pupils: the value stays, the interval is hidden.
 SCHOOL_SIGNS = frozenset({
-    "vpr_sign_inflated_mean", "vpr_sign_mark_mismatch", "vpr_sign_cohort_jump", "vpr_peak_boundary",
+    "vpr_journal_inflated", "vpr_sign_inflated_mean", "vpr_sign_mark_mismatch", "vpr_sign_cohort_jump", "vpr_peak_boundary",
     "vpr_task_pattern",
 })
 # Not aggregates of people's results.
