@@ -200,6 +200,11 @@ def changed_parameters(before: Methodology, after: Methodology) -> pd.DataFrame:
         if o["file"] != "thresholds" and ob.get((o["file"], o["key"]), {}).get("value") != o["value"]:
             rows.append({"параметр": f"{o['file']}.yaml: {o['key']}", "было": "как в методике до изменения",
                          "стало": _text(o["value"]), "источник": o.get("source", "")})
+    oa = {(o["file"], o["key"]) for o in after.overrides}
+    for (file, key), o in ob.items():
+        if (file, key) not in oa:
+            rows.append({"параметр": f"{file}.yaml: {key}", "было": _text(o["value"]),
+                         "стало": "как в методике по умолчанию", "источник": ""})
     return pd.DataFrame(rows, columns=["параметр", "было", "стало", "источник"])
 
 
