@@ -9,6 +9,7 @@
             [--retry-failed] [--pdf] [--isolation warm|fresh] [--scheduler tcp://HOST:PORT]
   shnor render params/demo.yaml [--pdf] [--workers N]   (HTML/PDF of the executed notebooks again)
   shnor index params/demo.yaml                          (index.html, sidecars, Excel again)
+  shnor whatif params/demo.yaml --set low_results_rule.share_failed=25 [--set …] [--methodology DIR] [--name N]
 
 Exit codes: 0 done; 1 some reports failed (the batch itself finished); 2 an error in the input or
 the parameters (one Russian line; also another batch holding the output folder); 3 an unexpected
@@ -26,6 +27,8 @@ import traceback
 from pathlib import Path
 
 from shnor_utils.analyses import compute_all
+from shnor_utils.batch.config import load_config
+from shnor_utils.batch.prepare import load_data
 from shnor_utils.batch.runner import index_batch, render_batch, run_batch
 from shnor_utils.data.dataset import load_dataset
 from shnor_utils.data.formats.writers import write_real_files
@@ -35,6 +38,7 @@ from shnor_utils.errors import ShnorError
 from shnor_utils.indicators import write_indicators
 from shnor_utils.indicators.privacy import suppress
 from shnor_utils.methodology import load_methodology
+from shnor_utils.whatif import whatif
 
 
 def _demo(args) -> int:
@@ -92,6 +96,17 @@ def _index(args) -> int:
     return index_batch(args.params)
 
 
+def _whatif(args) -> int:
+    cfg = load_config(args.params)
+    meth = load_methodology(cfg.methodology)
+    # the dataset is loaded once (after the changed keys are checked); both methodologies use it
+    result = whatif(lambda: load_data(cfg, meth), meth, cfg.methodology, args.set, args.methodology, cfg.output, name=args.name,
+                    region_name=cfg.region_name)
+    print(result.summary())
+    print("Записано: " + ", ".join(str(p) for p in result.paths))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shnor", description="Отчёты ШНОР: ВПР, ГИА, кадры, динамика показателей")
     sub = p.add_subparsers(dest="command", required=True)
@@ -147,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     n = sub.add_parser("index", help="пересоздать оглавление, файлы показателей и книгу Excel пакета, не выполняя отчёты")
     n.add_argument("params")
     n.set_defaults(fn=_index)
+    w = sub.add_parser("whatif", help="что если: пересчитать показатели при других порогах методики и сравнить перечни")
+    w.add_argument("params")
+    w.add_argument("--set", action="append", default=[], metavar="КЛЮЧ=ЗНАЧЕНИЕ",
+                   help="порог из thresholds.yaml, например low_results_rule.share_failed=25 (можно несколько раз)")
+    w.add_argument("--methodology", default=None, metavar="DIR",
+                   help="другая папка наложения методики вместо указанной в файле параметров")
+    w.add_argument("--name", default=None, help="имя файлов output/whatif/<имя>.html и .xlsx")
+    w.set_defaults(fn=_whatif)
     return p
 
 

@@ -17,7 +17,7 @@ LAYERS = [
     ("shnor_utils.indicators",),
     ("shnor_utils.reporting",),
     ("shnor_utils.analyses",),
-    ("shnor_utils.session",),
+    ("shnor_utils.session", "shnor_utils.whatif"),
     ("shnor_utils.batch",),
     ("shnor_utils.demo",),
     ("shnor_utils.cli",),

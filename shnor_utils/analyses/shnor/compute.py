@@ -105,6 +105,66 @@ def judge(res: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     return res
 
 
+def trigger_distance(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """Distance to the trigger of the 30 % rule per school × year × procedure (`results` of
+    `procedure_results`): adds
+
+    need   — the fewest participants below the minimum that make the procedure low with the same n:
+             ⌈share_failed · n / 100⌉ (the boundary itself is low: failed · 100 ≥ share_failed · n);
+    distance — signed change of `failed` (same n) that changes the procedure's status: for a low
+             procedure −(failed − need + 1) (that many fewer leave the rule), else need − failed (that
+             many more enter it); NA when the procedure is not judged (n < min_participants);
+    margin_pp — share − share_failed, п.п. (NA when not judged)."""
+    share_cut = meth.threshold("low_results_rule.share_failed")
+    out = results.copy()
+    n = out["participants"].astype("int64")
+    k = out["failed"].astype("int64")
+    # the tolerance keeps an exact product (30·10/100 = 3) from rounding up through floating error
+    need = np.ceil(share_cut * n / 100 - 1e-9).astype("int64")
+    out["need"] = need
+    dist = np.where(out["low"], -(k - need + 1), need - k)
+    out["distance"] = pd.array(dist, dtype="Int64")
+    out.loc[~out["judged"].astype(bool), "distance"] = pd.NA
+    out["margin_pp"] = (out["share"] - share_cut).where(out["judged"].astype(bool))
+    return out
+
+
+def near_trigger(distance: pd.DataFrame, meth: Methodology) -> pd.Series:
+    """Procedures «на грани»: judged and within `low_results_rule.watch_participants` participants
+    (|distance|) or `low_results_rule.watch_pp` п.п. (|share − share_failed|) of the trigger."""
+    by_n = meth.threshold("low_results_rule.watch_participants")
+    by_pp = meth.threshold("low_results_rule.watch_pp")
+    d = distance["distance"].abs()
+    near = (d <= by_n).fillna(False) | (distance["margin_pp"].abs() <= by_pp).fillna(False)
+    return near.astype(bool) & distance["judged"].astype(bool)
+
+
+def watch_list(results: pd.DataFrame, meth: Methodology, year: int) -> pd.DataFrame:
+    """The «на грани» procedures of `year` (the results that form the list of year + 1), each with
+    the effect of its status flipping alone on the school's list of year + 1.
+
+    Columns: school_id, procedure, participants, failed, share, low, need, distance, margin_pp,
+    k (low procedures of the school in `year`), k_prev (in `year` − 1), shnor_next (listed for
+    year + 1 now), shnor_flip (listed for year + 1 if this procedure's status flipped)."""
+    cols = ["school_id", "procedure", "participants", "failed", "share", "low", "need", "distance", "margin_pp",
+            "k", "k_prev", "shnor_next", "shnor_flip"]
+    d = trigger_distance(results[results["year"].isin([year, year - 1])], meth)
+    k = d.groupby(["school_id", "year"])["low"].sum()
+    this = d[(d["year"] == year)]
+    this = this[near_trigger(this, meth)].copy()
+    if this.empty:
+        return pd.DataFrame(columns=cols)
+    this["k"] = [int(k.get((s, year), 0)) for s in this["school_id"]]
+    this["k_prev"] = [int(k.get((s, year - 1), 0)) for s in this["school_id"]]
+    flipped = this["k"] + np.where(this["low"], -1, 1)
+
+    def listed(k_now, k_before):
+        return (k_now >= 2) | ((k_now >= 1) & (k_before >= 1))
+    this["shnor_next"] = listed(this["k"], this["k_prev"])
+    this["shnor_flip"] = listed(flipped, this["k_prev"])
+    return this.sort_values(["school_id", "procedure"])[cols].reset_index(drop=True)
+
+
 def low_counts(results: pd.DataFrame, school_ids, years) -> pd.DataFrame:
     """k(s, t): number of low procedures per school × year, on the full grid (0 where none);
     columns school_id, year, k, judged (procedures judged)."""

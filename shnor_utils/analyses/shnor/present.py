@@ -118,6 +118,69 @@ def selection_table(rep: Report, year: int | None = None) -> tuple[pd.DataFrame,
     return pd.DataFrame(rows), classes
 
 
+# ---- distance to the trigger («на грани») ----------------------------------------------------
+def _procedure_results(rep: Report) -> pd.DataFrame:
+    """Participants, failed, share, judged, low per school × year × procedure of the whole region
+    (computed once per dataset and methodology)."""
+    return rep.derived("shnor-procedure-results", lambda: shnor.procedure_results(rep.ds, rep.meth))
+
+
+def watch_year(rep: Report) -> int | None:
+    """The result year of the watch list: the latest year ≤ the report year with procedure results."""
+    res = _procedure_results(rep)
+    years = sorted(int(y) for y in res["year"].unique() if y <= rep.year) if len(res) else []
+    return years[-1] if years else None
+
+
+def _participants(n: int) -> str:
+    return f"{n} {plural(n, 'участник', 'участника', 'участников')}"
+
+
+def watch_table(rep: Report) -> tuple[pd.DataFrame, list]:
+    """«На грани»: the report's procedures of the watch year within the margin of the rule
+    (`low_results_rule.watch_participants` / `watch_pp`), how many participants below the minimum
+    would change their status, and what that would do to the school's list of the next year."""
+    year = watch_year(rep)
+    if year is None:
+        return pd.DataFrame(), []
+    res = _procedure_results(rep)
+    w = shnor.watch_list(res[res["school_id"].isin(rep.school_ids)], rep.meth, year)
+    if w.empty:
+        return pd.DataFrame(), []
+    names = rep.school_names()
+    rows, classes = [], []
+    for r in w.itertuples(index=False):
+        d = abs(int(r.distance))
+        if r.low:
+            move = f"на {_participants(d)} меньше — перестанет быть низким"
+        else:
+            move = f"ещё {_participants(d)} — станет низким"
+        if r.shnor_flip and not r.shnor_next:
+            effect = f"войдёт в перечень на {year + 1} г."
+        elif r.shnor_next and not r.shnor_flip:
+            effect = f"выйдет из перечня на {year + 1} г."
+        else:
+            effect = "перечень не изменится" + (" (школа в нём)" if r.shnor_next else "")
+        rows.append({"Школа": names.get(r.school_id, r.school_id), "Код": r.school_id, "Процедура": r.procedure,
+                     "Участников": int(r.participants), "Не справились": int(r.failed), "Доля": fmt_pct(r.share),
+                     "От порога, п.п.": _signed(r.margin_pp), "Статус процедуры": "низкий" if r.low else "не низкий",
+                     "До смены статуса": move, "Если статус сменится": effect})
+        classes.append("shnor-flag" if effect.startswith(("войдёт", "выйдет")) else "")
+    table = pd.DataFrame(rows).assign(_first=[c == "" for c in classes], _d=w["distance"].abs().to_numpy())
+    order = table.sort_values(["_first", "_d"], kind="stable").index   # list-changing procedures first, then the closest
+    return table.loc[order].drop(columns=["_first", "_d"]).reset_index(drop=True), [classes[i] for i in order]
+
+
+def watch_note(rep: Report) -> str:
+    """The rule of the watch list in words (margins and rule share from the methodology)."""
+    n = rep.meth.threshold("low_results_rule.watch_participants")
+    return (f"«На грани» — процедуры, оцениваемые по правилу {rule_share(rep)} %, у которых до смены статуса не больше "
+            f"{int(n)} {plural(int(n), 'участника', 'участников', 'участников')} ниже минимума (при том же числе участников) или доля не справившихся отличается "
+            f"от порога не больше чем на {threshold_text(rep.meth, 'low_results_rule.watch_pp')} п.п. "
+            "«Если статус сменится» — что будет с перечнем следующего года, если изменится только эта процедура. "
+            "Пороги — thresholds.yaml, low_results_rule.watch_participants и watch_pp.")
+
+
 def exits_table(rep: Report, year: int | None = None) -> pd.DataFrame:
     """Schools that were on the list of Y−1 and are not on the list of Y (вышли из перечня)."""
     year = year or list_year(rep)
