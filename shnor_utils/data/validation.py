@@ -244,11 +244,7 @@ def _convert(s: pd.Series, col: Column, table: Table, path: Path, offset: int, f
     missing = s.isna()
     if col.type == "str":
         typed = s.astype("string")
-        cells.check(~missing & typed.str.len().gt(MAX_TEXT_CHARS).fillna(False), "слишком длинный текст",
-                    f"не больше {MAX_TEXT_CHARS} символов")
-        cells.check(~missing & typed.str.contains(_CONTROL, regex=True).fillna(False),
-                    "управляющий символ в тексте (NUL, табуляция или перевод строки; "
-                    "нет ли в файле непарной кавычки?)", "текст без управляющих символов")
+        _check_text(typed, missing, cells)
     elif col.type == "bool":
         if pd.api.types.is_bool_dtype(s.dtype):
             typed = s.astype("boolean")
@@ -285,6 +281,15 @@ def _convert(s: pd.Series, col: Column, table: Table, path: Path, offset: int, f
         failures.mark_failed(table.name, col.name, cells.failed)
         typed = typed.mask(cells.failed)
     return typed
+
+
+def _check_text(typed: pd.Series, missing: pd.Series, cells: "_Cells") -> None:
+    """Length and control characters of a text column (Arrow-native string kernels: fast)."""
+    cells.check(~missing & typed.str.len().gt(MAX_TEXT_CHARS).fillna(False), "слишком длинный текст",
+                f"не больше {MAX_TEXT_CHARS} символов")
+    cells.check(~missing & typed.str.contains(_CONTROL, regex=True).fillna(False),
+                "управляющий символ в тексте (NUL, табуляция или перевод строки; "
+                "нет ли в файле непарной кавычки?)", "текст без управляющих символов")
 
 
 def _check_key(frame: pd.DataFrame, table: Table, path: Path, offset: int, failures: Failures) -> None:
