@@ -36,9 +36,11 @@ def _cells(rows: list) -> dict:
 
 
 def _peak(code: str) -> dict:
-    """Run `code` in a fresh interpreter; it prints a JSON object; add the peak memory in MB."""
-    script = code + "\nimport resource\nRESULT['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n" \
-        "print(json.dumps(RESULT, ensure_ascii=False))"
+    """Run `code` in a fresh interpreter; it prints a JSON object; add the peak memory in MB (Linux)."""
+    # VmHWM (the peak of this process's own memory): ru_maxrss would carry over the forking pytest
+    # worker's peak across exec on Linux
+    script = code + "\nhwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n" \
+        "RESULT['peak_mb'] = int(hwm.split()[1]) / 1024\nprint(json.dumps(RESULT, ensure_ascii=False))"
     done = subprocess.run([sys.executable, "-c", "import json\n" + script], capture_output=True, text=True,
                           timeout=300, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
