@@ -9,6 +9,7 @@ are imported from here.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from pathlib import Path
@@ -44,6 +45,7 @@ def load_dataset(path, *, tables=None, methodology: Methodology | None = None, e
     wanted = ["schools"] + [t for t in (tables or TABLES) if t != "schools"]
     frames, files, notes = {}, {}, []
     failures = Failures()
+    _check_names(root, wanted)
     for name in wanted:
         table = TABLES[name]
         found = _find_file(root, table)
@@ -52,9 +54,12 @@ def load_dataset(path, *, tables=None, methodology: Methodology | None = None, e
                 raise InputError("нет обязательной таблицы", file=str(root / f"{name}.csv"),
                                  expected=f"файл {name}.csv или {name}.parquet")
             continue
-        raw, info = _read(found, table)
+        raw, info, separator = _read(found, table)
         if info.encoding != "utf-8":
             notes.append(f"Файл {found.name} прочитан в кодировке {info.encoding} (ожидалась UTF-8).")
+        if separator != ",":
+            notes.append(f"Файл {found.name} прочитан с разделителем «{SEPARATOR_NAMES[separator]}» "
+                         f"(ожидалась запятая){'; дробная часть — после запятой' if separator == ';' else ''}.")
         frames[name] = validate_table(raw, table, file=found, failures=failures)
         files[name] = info
     check_references(frames, files, failures)
@@ -72,6 +77,43 @@ def load_dataset(path, *, tables=None, methodology: Methodology | None = None, e
 
 
 # ---- reading -------------------------------------------------------------------------------
+EXCEL_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+SEPARATOR_NAMES = {",": "запятая", ";": "точка с запятой", "\t": "табуляция"}
+
+
+def _check_names(root: Path, wanted: list) -> None:
+    """A table file the loader would not read is refused, never ignored: `GIA.csv`, `gia.CSV`,
+    `gia.csv.txt` (Windows hides the extension), and links that lead nowhere or into a loop."""
+    exact = {f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")}
+    try:
+        entries = sorted(root.iterdir())
+    except OSError as exc:
+        raise InputError(f"папка набора данных не читается ({exc.strerror or type(exc).__name__})",
+                         file=str(root)) from exc
+    for entry in entries:
+        name = entry.name
+        if name in exact:
+            if entry.is_symlink() and not _resolves(entry):
+                raise InputError("файл таблицы — ссылка, которая никуда не ведёт (или ведёт по кругу)",
+                                 file=str(entry), expected="обычный файл или ссылка на существующий файл")
+            continue
+        low = name.lower()
+        for suffix in (".txt", ".tmp", ".bak"):
+            if low.endswith(suffix) and low[:-len(suffix)] in exact:
+                low = low[:-len(suffix)]
+        if low in exact and low.split(".")[0] in TABLES:
+            raise InputError(f"файл «{name}» похож на таблицу «{low}», но под этим именем не читается",
+                             file=str(entry), expected=f"имя «{low}» (строчными буквами, без лишнего расширения; "
+                                                       "в Windows включите показ расширений файлов)")
+
+
+def _resolves(path: Path) -> bool:
+    try:
+        return path.resolve(strict=True).is_file()
+    except (OSError, RuntimeError):
+        return False
+
+
 def _find_file(root: Path, table: Table) -> Path | None:
     candidates = [root / f"{table.name}.{ext}" for ext in ("csv", "parquet")]
     present = [p for p in candidates if p.exists()]
@@ -81,7 +123,7 @@ def _find_file(root: Path, table: Table) -> Path | None:
     return present[0] if present else None
 
 
-def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile]:
+def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile, str]:
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if not data.strip():
@@ -91,34 +133,71 @@ def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile]:
             frame = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:  # pyarrow raises many kinds; the user needs one message
             raise InputError(f"файл не читается как Parquet ({type(exc).__name__})", file=str(path)) from exc
-        return frame, TableFile(path, sha, len(frame))
+        return frame, TableFile(path, sha, len(frame)), ","
+    if data.startswith(EXCEL_MAGIC):
+        raise InputError("это книга Excel, а не CSV (у файла расширение .csv, но внутри книга .xlsx или .xls)",
+                         file=str(path), expected="CSV: в Excel «Сохранить как» → «CSV UTF-8 (разделитель — запятая)»; "
+                                                  "выгрузки ФИС ОКО и РЦОИ читает команда shnor ingest")
     text, encoding = _decode(data, path)
+    separator = _separator(text)
+    _check_header(text, separator, path)
     try:
         # Text columns are read as text; numbers are parsed by the C reader (fast); a numeric
         # column with a bad cell comes back as text and `_convert` names the bad row.
         text_columns = {c.name: str for c in table.columns if c.type == "str"}
-        frame = pd.read_csv(io.StringIO(text), dtype=text_columns, keep_default_na=False, na_values=[""],
+        frame = pd.read_csv(io.StringIO(text), sep=separator, decimal="," if separator == ";" else ".",
+                            dtype=text_columns, keep_default_na=False, na_values=[""],
                             skipinitialspace=True, low_memory=False)
     except pd.errors.ParserError as exc:
-        raise InputError(f"файл не читается как CSV: {exc}", file=str(path),
+        raise InputError(f"файл не читается как CSV ({SEPARATOR_NAMES[separator]} как разделитель; "
+                         f"нет ли непарной кавычки?): {str(exc)[:200]}", file=str(path),
                          expected="CSV через запятую, одна строка заголовков") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise InputError("в файле только заголовок, нет строк данных", file=str(path))
-    return frame, TableFile(path, sha, len(frame), encoding)
+    return frame, TableFile(path, sha, len(frame), encoding), separator
+
+
+def _separator(text: str) -> str:
+    """The separator of the header line: a comma, else the «;» of Russian Excel, else a tab."""
+    header = text.split("\n", 1)[0]
+    counts = {sep: header.count(sep) for sep in SEPARATOR_NAMES}
+    return "," if counts[","] or not max(counts.values()) else max(counts, key=counts.get)
+
+
+def _check_header(text: str, separator: str, path: Path) -> None:
+    """A column named twice is refused (pandas would keep the second as «mark.1»)."""
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=separator), [])
+    names = [h.strip() for h in header]
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if repeated:
+        raise InputError(f"столбец «{repeated[0]}» указан в заголовке дважды", file=str(path), row=1,
+                         column=repeated[0], expected="каждый столбец один раз")
 
 
 def _decode(data: bytes, path: Path) -> tuple[str, str]:
-    """UTF-8 (with or without BOM); a cp1251 file (Excel's «CSV» on Russian Windows) is read too."""
+    """UTF-8 (with or without BOM), UTF-16 (Excel's «Юникод (текст)»), or cp1251 (Excel's «CSV» on
+    Russian Windows)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise InputError("файл в кодировке UTF-16 повреждён", file=str(path), expected="UTF-8") from exc
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if data[1:200:2].count(0) > 50 or data[0:200:2].count(0) > 50:      # UTF-16 without a byte-order mark
+        codec = "utf-16-le" if data[1:200:2].count(0) > data[0:200:2].count(0) else "utf-16-be"
+        try:
+            return data.decode(codec), "utf-16"
+        except UnicodeDecodeError:
+            pass
     try:
         text = data.decode("cp1251")
     except UnicodeDecodeError as exc:
         raise InputError("кодировка файла не распознана", file=str(path),
-                         expected="UTF-8 (или Windows-1251)") from exc
+                         expected="UTF-8 (или Windows-1251, UTF-16)") from exc
     if not any("а" <= ch.lower() <= "я" for ch in text[:20000]):
         raise InputError("кодировка файла не распознана: это не UTF-8 и не похоже на Windows-1251",
                          file=str(path), expected="UTF-8")

@@ -33,6 +33,7 @@ from shnor_utils.safeio import atomic_write_text
 from shnor_utils.data.schema import TABLES
 
 REPORT_JSON, REPORT_TEXT = "ingest_report.json", "ingest_report.txt"
+HIDDEN_SHEET = {"hidden": " (скрытый лист)", "veryHidden": " (скрытый лист «very hidden», виден только в редакторе VBA)"}
 
 # Defaults for what real files do not say about a school (docs/ingest.md «Справочник школ (`--schools`)»).
 # The school type is read from the name when a keyword is there; the settlement only from explicit
@@ -62,17 +63,19 @@ def ingest(files, out, *, schools_file=None, secret_file=None, max_mb=None, wave
     report = IngestReport(dataset=str(out))
     _check_target(out)
     secret = load_secret(secret_file)
-    opened = [_open(Path(f), max_mb, report) for f in files]
-    if secret is None and any(layout.personal_data for o in opened if o for _, layout in o[1]):
-        raise ParameterError("среди файлов есть протоколы РЦОИ с ФИО участников, а секрета для псевдонимизации нет: "
-                             "укажите --secret-file ФАЙЛ или переменную окружения SHNOR_SECRET (не меньше 16 символов). "
-                             "Ничего не прочитано и не записано.")
     extracts = []
-    for entry, item in zip(report.files, opened):
-        if item is not None:
-            extract = _read(item, entry, meth, wave, secret)
-            if extract is not None:
-                extracts.append(extract)
+    for f in files:     # one workbook at a time: its cells are dropped before the next one is opened
+        item = _open(Path(f), max_mb, report)
+        if item is None:
+            continue
+        if secret is None and any(layout.personal_data for _, layout in item[1]):
+            raise ParameterError(f"файл «{f}» — протокол РЦОИ с ФИО участников, а секрета для псевдонимизации нет: "
+                                 "укажите --secret-file ФАЙЛ или переменную окружения SHNOR_SECRET "
+                                 "(не меньше 16 символов). Ничего не записано.")
+        extract = _read(item, report.files[-1], meth, wave, secret)
+        del item
+        if extract is not None:
+            extracts.append(extract)
     if not extracts:
         report.error = "ни один файл не прочитан"
         return IngestResult(report, 2)
@@ -101,7 +104,11 @@ def _open(path: Path, max_mb, report: IngestReport):
         entry.format = book.kind
         found = [(s, detect(s)) for s in book.sheets]
         for sheet, layout in found:
-            entry.sheets[sheet.name] = layout.name if layout else "не распознан (пропущен)"
+            hidden = HIDDEN_SHEET.get(sheet.hidden, "")
+            entry.sheets[sheet.name] = (layout.name if layout else "не распознан (пропущен)") + hidden
+            if hidden and layout:
+                entry.warnings.append(f"лист «{sheet.name}» скрыт в книге{hidden}, но прочитан как «{layout.name}»: "
+                                      "проверьте, что его данные нужны (иначе удалите лист)")
         recognised = [(s, layout) for s, layout in found if layout]
         if not recognised:
             names = ", ".join(f"«{s.name}»" for s in book.sheets) or "нет листов"
@@ -132,7 +139,7 @@ def _read(item, entry: FileEntry, meth, wave, secret) -> Extract | None:
     entry.rows = {t: extract.rows(t) for t in extract.tables}
     entry.quirks = dict(log.counts)
     entry.quirks[f"файл формата .{book.kind}"] = 1
-    entry.warnings = log.warnings
+    entry.warnings = entry.warnings + log.warnings
     return extract
 
 

@@ -41,6 +41,13 @@ REPORT_NAME = "validation_errors.csv"     # written beside the tables when some 
 REPORT_COLUMNS = ["file", "row", "column", "rule", "expected", "got"]
 SHOWN = 20                                # failures listed in the error message
 GOT_CHARS = 100                           # a value found is cut to this many characters
+# Limits at the boundary (docs/DATA_CONTRACT.md §1.1, docs/hostile_input.md): a text cell holds at most
+# MAX_TEXT_CHARS characters and no control characters (NUL, tab, line breaks: an unbalanced quote
+# swallows the following lines into one cell); a number is finite, and an integer is at most
+# MAX_INT in magnitude (beyond 2**53 a float no longer holds every integer: 10**20 wrapped to −2**63).
+MAX_TEXT_CHARS = 1000
+MAX_INT = 2 ** 53
+_CONTROL = r"[\x00-\x1f\x7f]"
 
 # «Иванов Иван Иванович», «ПЕТРОВА-ВОДКИНА ОЛЬГА», «Сидоров И.И.»: two or three Cyrillic words, each
 # capitalised or in capitals (category values such as «Русский язык» have a lower-case second word).
@@ -65,6 +72,8 @@ def safe_text(value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)                # a number column with empty cells is read as float: 6.0 → 6
     text = str(value).strip()
+    if len(text) > GOT_CHARS:             # too long for a name or a document: cut before matching
+        return text[:GOT_CHARS - 1] + "…"
     if _NAME_LIKE.match(text):
         return HIDDEN_NAME
     if _DOCUMENT_LIKE.match(text) and sum(ch.isdigit() for ch in text) >= 10:
@@ -235,6 +244,7 @@ def _convert(s: pd.Series, col: Column, table: Table, path: Path, offset: int, f
     missing = s.isna()
     if col.type == "str":
         typed = s.astype("string")
+        _check_text(typed, missing, cells)
     elif col.type == "bool":
         if pd.api.types.is_bool_dtype(s.dtype):
             typed = s.astype("boolean")
@@ -248,7 +258,13 @@ def _convert(s: pd.Series, col: Column, table: Table, path: Path, offset: int, f
         kind = "целое число" if col.type == "int" else "число"
         cells.check(~missing & pd.isna(num), "неверный тип значения", kind)
         num = num.astype("Float64")
+        finite = np.isfinite(num.fillna(0).to_numpy(dtype="float64"))
+        cells.check(~missing.to_numpy(dtype=bool) & ~finite, "бесконечное или слишком большое число", kind)
+        num = num.mask(~finite)
         if col.type == "int":
+            cells.check(~missing & (num.abs() > MAX_INT).fillna(False), "слишком большое целое число",
+                        f"{kind} по модулю не больше {MAX_INT}")
+            num = num.mask((num.abs() > MAX_INT).fillna(False))
             cells.check(~missing & (num.fillna(0) % 1 != 0), "дробное значение в целочисленном столбце", kind)
         if col.min is not None:
             cells.check(~missing & (num < col.min).fillna(False), "значение вне допустимого диапазона", _range_text(col))
@@ -265,6 +281,15 @@ def _convert(s: pd.Series, col: Column, table: Table, path: Path, offset: int, f
         failures.mark_failed(table.name, col.name, cells.failed)
         typed = typed.mask(cells.failed)
     return typed
+
+
+def _check_text(typed: pd.Series, missing: pd.Series, cells: "_Cells") -> None:
+    """Length and control characters of a text column (Arrow-native string kernels: fast)."""
+    cells.check(~missing & typed.str.len().gt(MAX_TEXT_CHARS).fillna(False), "слишком длинный текст",
+                f"не больше {MAX_TEXT_CHARS} символов")
+    cells.check(~missing & typed.str.contains(_CONTROL, regex=True).fillna(False),
+                "управляющий символ в тексте (NUL, табуляция или перевод строки; "
+                "нет ли в файле непарной кавычки?)", "текст без управляющих символов")
 
 
 def _check_key(frame: pd.DataFrame, table: Table, path: Path, offset: int, failures: Failures) -> None:

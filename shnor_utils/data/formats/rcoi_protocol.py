@@ -41,6 +41,11 @@ Q_NAMESAKE = "однофамильцы с одинаковым ФИО в одн�
 Q_NO_SCORE = "строка протокола без первичного балла пропущена"
 Q_PARTICIPANTS = "участники ГИА псевдонимизированы (ФИО и документы не сохранены)"
 COLUMNS = {"school": ("Код ОО",), "primary": ("Первичный балл",)}
+# «Код ОО» and «Код МСУ» are codes: Latin letters, digits, «_», «-», «.», «/», at least one digit, no
+# spaces (`220001`, `edu220001`, `m01`). Anything else — a surname shifted into the column — is never
+# used as an id: the file is refused without showing the value (docs/ingest.md «Персональные данные»).
+CODE = re.compile(r"^(?=.*\d)[0-9A-Za-z][0-9A-Za-z_./-]{0,39}$")
+HIDDEN_VALUE = "значение не показано: в протоколе есть персональные данные"
 NAME_COLUMNS = ("фамилия", "имя", "отчество", "фио", "серия", "номер", "серия и номер", "документ")
 
 
@@ -102,6 +107,7 @@ def _read_block(sheet, ctx: Context, out: Extract, start: int, end: int, title: 
         school = text(cell(cols["school"]))
         if school == "":
             continue
+        _code(ctx, sheet, r, "Код ОО", school)
         if text(cell(cols["primary"])) == "":       # no result in the row (неявка, удалён): nothing to record
             ctx.log.count(Q_NO_SCORE)
             continue
@@ -123,6 +129,8 @@ def _read_block(sheet, ctx: Context, out: Extract, start: int, end: int, title: 
         rec["participant_id"] = pid
         _check_masks(ctx, sheet, r, rec)
         msu = text(cell(opt["msu"]))
+        if msu:
+            _code(ctx, sheet, r, "Код МСУ", msu)
         out.school(school, None, msu or None, None)
         rows.append(rec)
     return rows
@@ -164,12 +172,20 @@ def _exam(title: str, m, subject_text: str, opt: dict, ctx: Context, grade_11: b
     return exam, subject, level
 
 
+def _code(ctx: Context, sheet, row: int, column: str, value: str) -> None:
+    """A code column must hold a code; a name shifted into it must never become a school's id."""
+    if not CODE.match(value):
+        raise ctx.error(f"не похоже на код ({HIDDEN_VALUE}); строка сдвинута? Файл не принят целиком",
+                        sheet=sheet.name, row=row, column=column,
+                        expected="код из латинских букв и цифр без пробелов (например, 220001 или edu220001)")
+
+
 def _int(ctx: Context, sheet, row: int, column: str, value):
     try:
         return as_int(value, ctx.log)
     except ValueError:
         # the value is not shown: a shifted row could put a name into a score column
-        raise ctx.error("не целое число (значение не показано: в протоколе есть персональные данные)",
+        raise ctx.error(f"не целое число ({HIDDEN_VALUE})",
                         sheet=sheet.name, row=row, column=column, expected="целое число") from None
 
 

@@ -6,6 +6,13 @@ The format is taken from the file's first bytes, not its extension: analysts ren
 (streaming, constant memory per row); `.xls` with xlrd. A file larger than the size limit,
 or a zip whose unpacked size would exceed ten times that limit (a «zip bomb»), is refused
 before parsing; any parse failure becomes one Russian InputError naming the file.
+
+Memory is bounded by what the sheets really hold, not by what they declare: a sheet's
+`<dimension ref="A1:XFD20000"/>` is ignored (openpyxl would pad every row to 16,384 columns:
+a 5 KB file took 2.7 GB), rows are read as far as their last value, and a sheet or workbook past
+MAX_ROWS, MAX_COLUMNS or MAX_CELLS (stated in docs/ingest.md «Пределы») is refused while it is
+being read, before it fills memory. An encrypted book is told «защищён паролем», not «повреждён».
+Hidden and «very hidden» sheets are marked (`Sheet.hidden`) so that ingest can say so.
 """
 from __future__ import annotations
 
@@ -23,12 +30,20 @@ XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 UNPACKED_FACTOR = 10  # xlsx is zip-compressed XML: allow 10× the file limit once unpacked
 
+# Limits of one workbook (docs/ingest.md «Пределы»; README «Ограничения»). The largest real file, a
+# region's ФИС ОКО Ф1 export, has some 60 columns and stays well under a million rows.
+MAX_ROWS = 1_000_000        # rows of one sheet, up to its last row with a value
+MAX_COLUMNS = 1_000         # columns of one sheet, up to the last column with a value in any row
+MAX_CELLS = 30_000_000      # rows × used columns, summed over the sheets of one workbook
+ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")   # the stream of an encrypted .xlsx (an OLE2 file)
+
 
 @dataclass
 class Sheet:
     """One sheet: its name and its rows (tuples of cell values; row 1 is `rows[0]`)."""
     name: str
     rows: list
+    hidden: str = ""              # "" (visible), "hidden" or "veryHidden"
 
     def cell(self, row: int, col: int):
         """Value at 1-based (row, col), None outside the used range."""
@@ -70,6 +85,10 @@ def open_workbook(path: str | Path, *, max_mb: float | None = None) -> Workbook:
     if head.startswith(XLSX_MAGIC):
         return Workbook(path, "xlsx", _read_xlsx(path, limit))
     if head == XLS_MAGIC:
+        if _encrypted_ole(path):
+            raise InputError("книга Excel защищена паролем: её нельзя прочитать", file=str(path),
+                             expected="книга без пароля (в Excel: «Файл» → «Сведения» → «Защитить книгу» → "
+                                      "«Зашифровать с использованием пароля», очистить пароль и сохранить)")
         return Workbook(path, "xls", _read_xls(path))
     raise InputError("файл не является книгой Excel (.xlsx или .xls) или повреждён", file=str(path),
                      expected="книга Excel, выгруженная из ФИС ОКО, РЦОИ или формы ОО-1")
@@ -92,11 +111,14 @@ def _read_xlsx(path: Path, limit: int) -> list[Sheet]:
         raise InputError(f"файл .xlsx повреждён или не является книгой Excel ({type(exc).__name__})",
                          file=str(path)) from exc
     try:
-        sheets = []
+        sheets, budget = [], _Budget(path)
         for ws in book.worksheets:
-            rows = [tuple(_plain(v) for v in row) for row in ws.iter_rows(values_only=True)]
-            sheets.append(Sheet(ws.title, _trim(rows)))
+            ws.reset_dimensions()     # never trust <dimension>: rows are read as far as their last cell
+            rows = budget.sheet(ws.title, (tuple(_plain(v) for v in row) for row in ws.iter_rows(values_only=True)))
+            sheets.append(Sheet(ws.title, rows, _state(getattr(ws, "sheet_state", "visible"))))
         return sheets
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"лист книги не читается: файл повреждён ({type(exc).__name__})", file=str(path)) from exc
     finally:
@@ -109,16 +131,22 @@ def _read_xls(path: Path) -> list[Sheet]:
     try:
         book = xlrd.open_workbook(str(path), on_demand=True)
     except Exception as exc:  # xlrd.XLRDError, struct.error, …
+        if "encrypt" in str(exc).lower():
+            raise InputError("книга Excel .xls защищена паролем: её нельзя прочитать", file=str(path),
+                             expected="книга без пароля (снимите пароль в Excel и сохраните книгу)") from exc
         raise InputError(f"файл .xls повреждён или не является книгой Excel ({type(exc).__name__})",
                          file=str(path)) from exc
     try:
-        sheets = []
+        sheets, budget = [], _Budget(path)
         for i in range(book.nsheets):
             ws = book.sheet_by_index(i)
-            rows = [tuple(_xls_value(ws.cell(r, c), book.datemode) for c in range(ws.ncols)) for r in range(ws.nrows)]
-            sheets.append(Sheet(ws.name, _trim(rows)))
+            rows = budget.sheet(ws.name, (tuple(_xls_value(ws.cell(r, c), book.datemode) for c in range(ws.ncols))
+                                          for r in range(ws.nrows)))
+            sheets.append(Sheet(ws.name, rows, {1: "hidden", 2: "veryHidden"}.get(ws.visibility, "")))
             book.unload_sheet(i)
         return sheets
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"лист книги .xls не читается: файл повреждён ({type(exc).__name__})", file=str(path)) from exc
     finally:
@@ -151,12 +179,63 @@ def _plain(value):
     return value
 
 
-def _trim(rows: list) -> list:
-    """Drop trailing empty rows (templates carry hundreds of formatted blank rows)."""
-    end = len(rows)
-    while end and all(v is None for v in rows[end - 1]):
-        end -= 1
-    return rows[:end]
+def _state(value) -> str:
+    return value if value in ("hidden", "veryHidden") else ""
+
+
+def _encrypted_ole(path: Path) -> bool:
+    """Is this OLE2 file an encrypted .xlsx (Excel's «Зашифровать паролем» wraps the zip in OLE2)?
+    The stream names are in the directory sectors, near the start of a small file."""
+    with path.open("rb") as fh:
+        data = fh.read(1 << 20)
+    return ENCRYPTED_MARK in data or "EncryptionInfo".encode("utf-16-le") in data
+
+
+def _n(number: int) -> str:
+    return f"{number:,}".replace(",", " ")
+
+
+def limits_text() -> str:
+    """The limits of one workbook, as the messages and docs/ingest.md state them."""
+    return (f"не больше {_n(MAX_ROWS)} строк и {_n(MAX_COLUMNS)} столбцов на листе, "
+            f"{_n(MAX_CELLS)} ячеек (строки × столбцы) в книге")
+
+
+class _Budget:
+    """Rows of the sheets of one workbook, read one at a time and checked against the limits:
+    trailing empty cells of each row and trailing empty rows of each sheet are dropped, every row is
+    padded to the sheet's used width, and a sheet past a limit is refused as soon as it is seen."""
+
+    def __init__(self, path: Path):
+        self.path, self.cells = path, 0
+
+    def sheet(self, name: str, rows) -> list:
+        out, width, last, filled = [], 0, 0, self.cells
+        for seen, row in enumerate(rows, start=1):
+            end = len(row)
+            while end and row[end - 1] is None:
+                end -= 1
+            if not end:
+                out.append(())
+                continue
+            if seen > MAX_ROWS:
+                self._refuse(name, f"на листе больше {_n(MAX_ROWS)} строк")
+            if end > MAX_COLUMNS:
+                self._refuse(name, f"значение в столбце {end}, а на листе допустимо не больше "
+                             f"{_n(MAX_COLUMNS)} столбцов", row=seen)
+            width, last, filled = max(width, end), seen, filled + end
+            if filled > MAX_CELLS:
+                self._refuse(name, f"в книге больше {_n(MAX_CELLS)} заполненных ячеек")
+            out.append(row[:end] if end < len(row) else row)
+        del out[last:]
+        if self.cells + width * last > MAX_CELLS:
+            self._refuse(name, f"лист {_n(last)} строк × {width} столбцов — больше {_n(MAX_CELLS)} ячеек в книге")
+        self.cells += width * last
+        return [r + (None,) * (width - len(r)) if len(r) < width else r for r in out]
+
+    def _refuse(self, sheet: str, what: str, row: int | None = None):
+        raise InputError(f"книга слишком велика: {what}", file=str(self.path), sheet=sheet, row=row,
+                         expected=limits_text() + " (разделите выгрузку на несколько файлов)")
 
 
 # ---- writing (the real-layout writers of each format) ---------------------------------------
