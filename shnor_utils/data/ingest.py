@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from shnor_utils.data.formats import EXPECTED, detect
 from shnor_utils.data.formats.common import Q_DUPLICATE, Context, Extract, FileLog
 from shnor_utils.data.pseudonym import load_secret
 from shnor_utils.data.formats.workbook import open_workbook
-from shnor_utils.safeio import atomic_write_text
+from shnor_utils.safeio import atomic_write_text, make_temp_dir
 from shnor_utils.data.schema import TABLES
 
 REPORT_JSON, REPORT_TEXT = "ingest_report.json", "ingest_report.txt"
@@ -302,7 +301,7 @@ def _check_target(out: Path) -> None:
 
 def _write(tables: dict, out: Path, report: IngestReport, meth) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    tmp = make_temp_dir(prefix=f".{out.name}.", dir=out.parent)   # renamed into place: normal folder mode
     try:
         for name, frame in tables.items():
             _typed(frame, TABLES[name]).to_csv(tmp / f"{name}.csv", index=False)

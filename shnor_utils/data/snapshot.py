@@ -11,12 +11,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from shnor_utils.data.tables import Dataset, TableFile, contiguous
+from shnor_utils.safeio import make_temp_dir
 from shnor_utils.data.validation import REPORT_NAME
 
 
@@ -42,7 +42,7 @@ def write_snapshot(ds: Dataset, folder) -> Path:
     if folder.exists():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp = make_temp_dir(prefix=f".{folder.name}.", dir=folder.parent)   # renamed into place: normal folder mode
     try:
         for name, frame in ds.tables.items():
             frame.to_parquet(tmp / f"{name}.parquet")

@@ -31,7 +31,7 @@ import pandas as pd
 from shnor_utils.data.schema import TABLES, Column, Table
 from shnor_utils.errors import InputError
 from shnor_utils.methodology import Methodology
-from shnor_utils.safeio import atomic_write_bytes, safe_component
+from shnor_utils.safeio import atomic_write_bytes, neutral_frame, safe_component
 
 TRUE_WORDS = {"true", "1", "да", "yes", "истина", "t", "y", "д"}
 FALSE_WORDS = {"false", "0", "нет", "no", "ложь", "f", "n", "н"}
@@ -162,7 +162,7 @@ def write_errors(listing: pd.DataFrame, root: Path) -> tuple[Path | None, str]:
     """Write the complete list of failures to `root/validation_errors.csv` (UTF-8 with BOM, so that
     Excel shows Cyrillic), or — when the dataset folder is not writable — into a temporary folder.
     Returns the path written (None if neither could be) and a Russian sentence saying where."""
-    data = listing.to_csv(index=False).encode("utf-8-sig")
+    data = neutral_frame(listing).to_csv(index=False).encode("utf-8-sig")   # opened in Excel: no live formulas
     try:
         path = atomic_write_bytes(root / REPORT_NAME, data)
         return path, f"Полный список ({len(listing)}) — в файле {path}"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from shnor_utils.errors import ParameterError
+from shnor_utils.safeio import make_temp_dir
 from shnor_utils.data.schema import TABLES
 from shnor_utils.demo._world import DEFICIT_THRESHOLD, REGION_ID, REGION_NAME, RISK_FACTORS, _World
 
@@ -124,7 +125,7 @@ def _write_dataset(out: Path, tables: dict, truth: dict, fmt: str) -> None:
     older folder."""
     out = _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = make_temp_dir(prefix=f".{out.name}.tmp-", dir=out.parent)   # renamed into place: normal folder mode
     try:
         for name, frame in tables.items():
             path = tmp / f"{name}.{fmt}"

@@ -49,3 +49,29 @@ def test_workbook_and_csv_have_normal_modes(tmp_path, umask):
     assert mode(write_workbook(frame, schools, tmp_path / "indicators.xlsx", analyses=())) == 0o666 & ~umask
     assert mode(write_indicators(frame, tmp_path / "ind.csv")) == 0o666 & ~umask
     assert mode(write_indicators(frame, tmp_path / "ind.parquet")) == 0o666 & ~umask
+
+
+def test_dataset_folders_and_snapshots_have_normal_modes(tmp_path, umask, demo_small):
+    """Folders that are renamed into place (the demo dataset, the batch snapshot) are not 0700."""
+    from shnor_utils.data.dataset import load_dataset
+    from shnor_utils.data.snapshot import write_snapshot
+    from shnor_utils.demo import generate
+
+    generate(tmp_path / "demo", schools=40, seed=3, fmt="parquet")
+    assert mode(tmp_path / "demo") == 0o777 & ~umask
+    ds = load_dataset(demo_small)
+    write_snapshot(ds, tmp_path / "snap")
+    assert mode(tmp_path / "snap") == 0o777 & ~umask
+
+
+def test_validation_listing_holds_no_live_formula(tmp_path):
+    """`validation_errors.csv` is opened in Excel: a bad value «=1+1» is written as text."""
+    from shnor_utils.data.dataset import load_dataset
+    from shnor_utils.errors import InputError
+    from tests.conftest import SCHOOLS, write_dataset
+
+    folder = write_dataset(tmp_path / "ds", schools=SCHOOLS.assign(settlement=["=1+1", "=2+2", "=3+3"]))
+    with pytest.raises(InputError):
+        load_dataset(folder)
+    text = (folder / "validation_errors.csv").read_text(encoding="utf-8-sig")
+    assert "'=1+1" in text and ",=1+1" not in text
