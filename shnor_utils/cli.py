@@ -36,6 +36,7 @@ from shnor_utils.data.ingest import ingest
 from shnor_utils.demo import generate
 from shnor_utils.errors import ShnorError
 from shnor_utils.indicators import write_indicators
+from shnor_utils.indicators.compute import check_export_path
 from shnor_utils.indicators.privacy import suppress
 from shnor_utils.methodology import load_methodology
 from shnor_utils.whatif import whatif
@@ -74,6 +75,7 @@ def _validate(args) -> int:
 
 
 def _indicators(args) -> int:
+    check_export_path(args.out)   # a wrong file type is said before the dataset is loaded
     meth = load_methodology()
     ds = load_dataset(args.dataset, methodology=meth)
     frame = suppress(compute_all(ds, meth), meth)   # privacy: the export shows no small groups

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from shnor_utils.data.dataset import contiguous
+from shnor_utils.errors import ParameterError
 from shnor_utils.indicators.table import LEVELS, empty, finish
 from shnor_utils.methodology import Methodology
 from shnor_utils.safeio import atomic_write_bytes, neutral_frame
@@ -35,12 +36,27 @@ def compute_indicators(dataset, methodology: Methodology, analyses, only: list[s
                       .drop(columns="_lv").reset_index(drop=True))
 
 
+EXPORT_SUFFIXES = (".csv", ".parquet")
+
+
+def check_export_path(out: str | Path) -> Path:
+    """The export's file name: «.csv» (opens in Excel) or «.parquet»; anything else — say a «.xlsx»
+    name that would get CSV text inside and open as a broken workbook — is refused before any work."""
+    out = Path(out)
+    if out.is_dir():
+        raise ParameterError(f"не удалось записать «{out}»: на этом месте папка, а не файл")
+    if out.suffix.lower() not in EXPORT_SUFFIXES:
+        raise ParameterError(f"файл «{out.name}»: таблица показателей пишется в .csv (открывается в Excel) "
+                             f"или .parquet; получено «{out.suffix or 'без расширения'}»")
+    return out
+
+
 def write_indicators(frame: pd.DataFrame, out: str | Path) -> Path:
     """Write the export atomically as CSV (UTF-8 with BOM so Excel opens Cyrillic) or Parquet. In the
     CSV, text a spreadsheet would evaluate (an id «=…», «+…», «-…», «@…») is prefixed with `'`;
     Parquet keeps the values as they are (typed data, read back by the batch cache)."""
-    out = Path(out)
-    if out.suffix == ".parquet":
+    out = check_export_path(out)
+    if out.suffix.lower() == ".parquet":
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
         return atomic_write_bytes(out, buf.getvalue())

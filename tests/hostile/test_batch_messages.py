@@ -139,3 +139,15 @@ def test_no_traceback_from_the_real_command(tmp_path):
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2
     assert "timeout должен быть целым" in one_line(proc.stderr)
+
+
+@pytest.mark.parametrize("name", ["x.xlsx", "x.xls", "x", "x.json"])
+def test_indicators_export_refuses_a_file_type_it_would_not_write(tmp_path, capsys, name):
+    """`shnor indicators … --out x.xlsx` wrote CSV text into a «.xlsx»: now one Russian line, exit 2,
+    nothing written, and the dataset is not even loaded."""
+    from shnor_utils.cli import main
+
+    code = main(["indicators", str(tmp_path / "no-such-dataset"), "--out", str(tmp_path / name)])
+    err = capsys.readouterr().err
+    assert code == 2 and ".csv" in err and ".parquet" in err and "Traceback" not in err
+    assert not (tmp_path / name).exists()
