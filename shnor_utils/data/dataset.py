@@ -20,7 +20,7 @@ from shnor_utils.data.schema import TABLES, Table
 from shnor_utils.data.snapshot import files_stamp, read_snapshot, write_snapshot
 from shnor_utils.data.tables import Dataset, TableFile, contiguous
 from shnor_utils.data.validation import (Failures, check_gia_scores, check_references, check_vpr_scores,
-                                         clear_errors, validate_table)
+                                         clear_errors, data_lines, register_lines, validate_table)
 from shnor_utils.errors import InputError
 from shnor_utils.methodology import Methodology, load_methodology
 
@@ -155,6 +155,8 @@ def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile, str]:
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise InputError("в файле только заголовок, нет строк данных", file=str(path))
+    lines = data_lines(text)   # blank lines are skipped by the reader: messages name the file's own lines
+    register_lines(path, lines if lines is not None and len(lines) == len(frame) else None)
     return frame, TableFile(path, sha, len(frame), encoding), separator
 
 

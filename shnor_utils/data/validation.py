@@ -64,6 +64,42 @@ def first_row(path) -> int:
     return 2 if Path(path).suffix == ".csv" else 1
 
 
+# Line numbers of the data rows of CSV files that have blank lines (the reader skips them, so
+# «position + 2» would name the wrong line): set by `dataset` when it reads such a file.
+_LINES: dict[str, np.ndarray] = {}
+
+
+def register_lines(path, lines: np.ndarray | None) -> None:
+    """Remember (or forget, with None) the file line of each data row of a CSV file."""
+    key = str(Path(path).resolve())
+    if lines is None:
+        _LINES.pop(key, None)
+    else:
+        _LINES[key] = np.asarray(lines, dtype=np.int64)
+
+
+def data_lines(text: str) -> np.ndarray | None:
+    """File line numbers (header = 1) of the data rows of a CSV text whose blank lines the reader
+    skips; None when there is no blank line (then row = position + 2)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines = lines[:-1]
+    blank = [not line.strip() for line in lines[1:]]
+    if not any(blank):
+        return None
+    return np.array([i + 2 for i, b in enumerate(blank) if not b], dtype=np.int64)
+
+
+def _file_rows(path, rows: np.ndarray) -> np.ndarray:
+    """`rows` computed as position + first_row, turned into the file's own line numbers."""
+    lines = _LINES.get(str(Path(path).resolve()))
+    if lines is None or not len(rows):
+        return rows
+    pos = rows - first_row(path)
+    ok = (pos >= 0) & (pos < len(lines))
+    return np.where(ok, lines[np.clip(pos, 0, len(lines) - 1)], rows)
+
+
 def safe_text(value) -> str | None:
     """A value found, as it may be shown or written: None when empty, cut to GOT_CHARS, and a
     placeholder instead of anything that looks like a name or a document number."""
@@ -95,7 +131,7 @@ class Failures:
     def add(self, table: str, path, rows, column: str | None, rule, expected: str | None, got=None) -> None:
         """Failures at the user's `rows` (row numbers in the file) of `table`, read from `path`.
         `rule` is one text or one per row; `got` holds the value found in each row (or None)."""
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = _file_rows(path, np.asarray(rows, dtype=np.int64))
         names = TABLES[table].column_names
         self._parts.append(pd.DataFrame({
             "_table": list(TABLES).index(table),

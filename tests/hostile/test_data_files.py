@@ -81,3 +81,25 @@ def test_link_to_a_real_file_is_read(tmp_path):
     VPR.to_csv(tmp_path / "vpr_real.csv", index=False)
     (folder / "vpr.csv").symlink_to(tmp_path / "vpr_real.csv")
     assert load_dataset(folder).has("vpr")
+
+
+def test_blank_lines_do_not_shift_the_reported_row(tmp_path):
+    """A bad mark on line 13 of a CSV with blank lines before it is reported as line 13, not 10
+    (the reader skips blank lines; the message names the file's own line)."""
+    import pandas as pd
+
+    folder = write_dataset(tmp_path / "ds")
+    rows = pd.concat([VPR] * 4, ignore_index=True).head(11).copy()
+    rows["participant_code"] = [str(100 + i) for i in range(len(rows))]   # unique pupils
+    lines = rows.to_csv(index=False).splitlines()        # header + 11 data lines
+    bad_index = 10                                         # the 11th data row
+    cells = lines[1 + bad_index].split(",")
+    cells[rows.columns.get_loc("mark")] = "7"
+    lines[1 + bad_index] = ",".join(cells)
+    text = "\n".join(lines[:3] + ["", ""] + lines[3:6] + [""] + lines[6:]) + "\n"   # three blank lines
+    (folder / "vpr.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_dataset(folder)
+    line_of_bad = text.split("\n").index(lines[1 + bad_index]) + 1
+    assert line_of_bad == 15
+    assert err.value.row == line_of_bad and f"строка {line_of_bad}" in str(err.value)
