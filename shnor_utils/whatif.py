@@ -30,7 +30,7 @@ from shnor_utils.indicators.registry import index_flags_of
 from shnor_utils.methodology import PACKAGE_CONFIG, Methodology, load_methodology
 from shnor_utils.methodology.overlay import read_yaml
 from shnor_utils.reporting.html import esc
-from shnor_utils.safeio import atomic_write_bytes, atomic_write_text, inside, safe_component
+from shnor_utils.safeio import atomic_write_bytes, atomic_write_text, inside, neutral, safe_component
 
 SOURCE = "what-if (shnor whatif --set)"
 ENTER, LEAVE = "появился", "снят"
@@ -333,9 +333,10 @@ def html_page(w: WhatIf) -> str:
 
 
 def _cell(v):
-    """A workbook value: text that Excel would read as a formula (= + - @) is prefixed with «'»."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
-        return "'" + v
+    """A workbook value: text that a spreadsheet would evaluate gets «'» (`safeio.neutral`, the rule
+    of every other output); numpy scalars become plain numbers."""
+    if isinstance(v, str):
+        return neutral(v)
     if hasattr(v, "item"):   # numpy scalars
         return v.item()
     return v
