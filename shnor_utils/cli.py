@@ -53,7 +53,7 @@ def _demo(args) -> int:
 
 def _ingest(args) -> int:
     result = ingest(args.files, args.out, schools_file=args.schools, secret_file=args.secret_file,
-                    max_mb=args.max_file_mb, wave=args.wave)
+                    max_mb=args.max_file_mb, wave=args.wave, crosswalk_file=args.crosswalk)
     print(result.report.to_text())
     return result.exit_code
 
@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="справочник школ: school_id, settlement, school_type, … (и rcoi_code — код ОО в РЦОИ)")
     g.add_argument("--secret-file", default=None, metavar="FILE",
                    help="секрет для псевдонимизации участников ГИА (иначе переменная SHNOR_SECRET)")
+    g.add_argument("--crosswalk", default=None, metavar="CSV",
+                   help="соответствие логинов школ разных лет: old_id,new_id[,comment] (справочник школ)")
     g.add_argument("--max-file-mb", type=float, default=None, metavar="MB",
                    help="предел размера одного файла (по умолчанию 30 МБ или SHNOR_MAX_FILE_MB)")
     g.add_argument("--wave", choices=["весна", "осень"], default="весна", help="волна ВПР для всех файлов")

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from shnor_utils.data.dataset import load_dataset
+from shnor_utils.data.directory import apply_directory
 from shnor_utils.errors import InputError, ParameterError
 from shnor_utils.data.ingest_report import FileEntry, IngestReport
 from shnor_utils.methodology import Methodology, load_methodology
@@ -55,7 +56,7 @@ class IngestResult:
 
 
 def ingest(files, out, *, schools_file=None, secret_file=None, max_mb=None, wave: str = "весна",
-           methodology: Methodology | None = None) -> IngestResult:
+           methodology: Methodology | None = None, crosswalk_file=None) -> IngestResult:
     """Read `files`, write the canonical dataset to `out` (replacing an earlier ingest there)."""
     out = Path(out)
     meth = methodology or load_methodology()
@@ -80,7 +81,13 @@ def ingest(files, out, *, schools_file=None, secret_file=None, max_mb=None, wave
         return IngestResult(report, 2)
     tables, log = combine(extracts)
     given = _read_schools_file(schools_file) if schools_file else None
-    observed = _map_rcoi_codes(tables, [s for e in extracts for s in e.schools], given)
+    # ---- school directory (data/directory.py, issue 13 p.6): one id per school across years, municipality
+    # codes for names, settlement/type/pupils and РЦОИ codes from the context files; written as school_directory.csv
+    school_dir = apply_directory(tables, extracts, given, crosswalk_file=crosswalk_file)
+    tables, given = school_dir.tables, school_dir.given
+    log.counts.update(school_dir.counts)
+    log.warnings.extend(school_dir.warnings)
+    observed = _map_rcoi_codes(tables, school_dir.observed, given)
     tables["schools"] = build_schools(observed, given, report, log)
     report.quirks = dict(log.counts)
     report.warnings.extend(log.warnings)
@@ -90,6 +97,7 @@ def ingest(files, out, *, schools_file=None, secret_file=None, max_mb=None, wave
     except InputError as exc:
         report.error = str(exc)
         return IngestResult(report, 2)
+    school_dir.write(out)                     # school directory: crosswalk with its evidence
     return IngestResult(report, 1 if report.rejected else 0)
 
 

@@ -159,6 +159,10 @@ TABLES: dict[str, Table] = {t.name: t for t in [
     Table("official_shnor", (
         C("year", "int", min=2000, max=2100), C("school_id", "str"),
     ), key=("year", "school_id"), description="официальный перечень ШНОР"),
+    Table("official_signs", (
+        C("year", "int", min=2000, max=2100), C("school_id", "str"), C("marker", "str"),
+    ), key=("year", "school_id", "marker"),
+        description="официальный перечень ФИОКО «Признаки необъективности» (школа × год × признак)"),
 ]}
 
 # The tables of docs/DATA_CONTRACT.md §2; the others (ФИС ОКО aggregates, ОО-1 counts) are

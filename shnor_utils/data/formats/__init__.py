@@ -16,9 +16,12 @@ from typing import Callable
 from shnor_utils.data.formats import collection_form
 from shnor_utils.data.formats import fisoko_aggregates
 from shnor_utils.data.formats import fisoko_individual
+from shnor_utils.data.formats import login_directory
+from shnor_utils.data.formats import official_signs
 from shnor_utils.data.formats import oo1
 from shnor_utils.data.formats import rcoi_protocol
 from shnor_utils.data.formats import regional_export
+from shnor_utils.data.formats import school_context
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,16 @@ LAYOUTS = (
     Layout(oo1.LAYOUT, oo1.detect, oo1.read, write=oo1.write),
     Layout(regional_export.LAYOUT, regional_export.detect, regional_export.read),
     Layout(collection_form.LAYOUT, collection_form.detect, collection_form.read),
+    # school directory and official lists (issue 13): they fill data/directory.py and official_signs
+    Layout(school_context.LAYOUT, school_context.detect, school_context.read),
+    Layout(login_directory.LAYOUT, login_directory.detect, login_directory.read),
+    Layout(official_signs.LAYOUT, official_signs.detect, official_signs.read),
 )
 
 EXPECTED = ("ФИС ОКО: «Индивидуальные результаты», «Статистика по отметкам», «Сравнение отметок с отметками "
             "по журналу»; «Форма сбора результатов» ВПР (лист «Протокол»); региональная выгрузка ВПР 2020/2021; "
-            "РЦОИ «Протокол проверки результатов» ОГЭ/ЕГЭ; ОО-1 раздел 3")
+            "РЦОИ «Протокол проверки результатов» ОГЭ/ЕГЭ; ОО-1 раздел 3; ФИС ОКО «Сбор контекстных данных об ОО»; "
+            "справочник логинов ОО; ФИОКО «Признаки необъективности»")
 
 
 def detect(sheet) -> Layout | None:

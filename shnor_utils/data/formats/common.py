@@ -104,6 +104,7 @@ class Extract:
     """What readers found in one file: canonical rows per table and the schools they name."""
     tables: dict = field(default_factory=dict)
     schools: list = field(default_factory=list)
+    directory: list = field(default_factory=list)   # what a file tells about schools (shnor_utils.data.directory)
 
     def add(self, table: str, frame: pd.DataFrame) -> None:
         if frame is not None and len(frame):
@@ -114,6 +115,12 @@ class Extract:
             self.schools.append({"school_id": school_id, "school_name": name or None,
                                  "municipality_id": municipality_id or None,
                                  "municipality_name": municipality_name or None})
+
+    def info(self, **record) -> None:
+        """One school's entry for the school directory (context files, login directory): login,
+        year, source and whatever the file says (name, municipality, settlement, type, counts)."""
+        if record.get("school_id"):
+            self.directory.append(record)
 
     def rows(self, table: str) -> int:
         return sum(len(f) for f in self.tables.get(table, []))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from shnor_utils.data.formats.common import Context, Extract, Header, as_int, cell_value, grade_of_class, norm, text
+from shnor_utils.data.formats.common import Context, Extract, Header, as_int, as_number, cell_value, grade_of_class, norm, text
 from shnor_utils.data.formats.workbook import xls_bytes, xlsx_bytes
 from shnor_utils.data.pseudonym import participant_id
 from shnor_utils.methodology import Methodology
@@ -36,6 +36,10 @@ from shnor_utils.safeio import atomic_write_bytes, safe_component
 
 LAYOUT = "РЦОИ «Протокол проверки результатов»"
 BLOCK = re.compile(r"^(\d+)\s*-\s*(.+?)\s+(\d{4})\.(\d{2})\.(\d{2})$")
+# the variant without the «Протокол проверки…» title: A1 «<код> <предмет> <дата>» (no dash; the date as
+# ГГГГ.ММ.ДД or ДД.ММ.ГГГГ), then the header `Код МСУ | Код ОО | Класс | Код ППЭ | Аудитория | Фамилия |
+# Имя | Отчество | … | Первичный балл | Балл`
+BARE_BLOCK = re.compile(r"^(\d+)\s*-?\s*(\D.*?)\s+(?:(\d{4})\.(\d{2})\.(\d{2})|(\d{2})\.(\d{2})\.(\d{4}))$")
 Q_MASK_MISMATCH = "первичный балл не равен сумме масок ответов"
 Q_NAMESAKE = "однофамильцы с одинаковым ФИО в одной школе (различены по документу)"
 Q_NO_SCORE = "строка протокола без первичного балла пропущена"
@@ -50,7 +54,18 @@ NAME_COLUMNS = ("фамилия", "имя", "отчество", "фио", "се�
 
 
 def detect(sheet) -> bool:
-    return any(norm(v).startswith("протокол проверки") for row in sheet.rows[:3] for v in row)
+    if any(norm(v).startswith("протокол проверки") for row in sheet.rows[:3] for v in row):
+        return True
+    return _bare(sheet)
+
+
+def _bare(sheet) -> bool:
+    """The untitled variant: A1 is a block line and a header with «Код ОО», «Фамилия», «Первичный балл»
+    follows within five rows."""
+    first = next((text(v) for v in (sheet.rows[0] if sheet.rows else ()) if v is not None), "")
+    if not BARE_BLOCK.match(first):
+        return False
+    return any({"код оо", "фамилия", "первичный балл"} <= {norm(v) for v in row} for row in sheet.rows[1:6])
 
 
 def read(sheet, ctx: Context, out: Extract) -> None:
@@ -71,9 +86,25 @@ def read(sheet, ctx: Context, out: Extract) -> None:
     out.add("gia", frame)
 
 
+class _Match:
+    """A block line's parts as BLOCK gives them: code, subject text, year, month, day."""
+
+    def __init__(self, m):
+        g = m.groups()
+        self._g = (g[0], g[1], *(g[2:5] if g[2] else (g[7], g[6], g[5])))
+        self._text = m.group(0)
+
+    def group(self, i):
+        return self._text if i == 0 else self._g[i - 1]
+
+
 def _block(row):
     first = next((text(v) for v in row if v is not None), "")
-    return BLOCK.match(first)
+    m = BLOCK.match(first)
+    if m:
+        return m
+    m = BARE_BLOCK.match(first)
+    return _Match(m) if m else None
 
 
 def _read_block(sheet, ctx: Context, out: Extract, start: int, end: int, title: str) -> list:
@@ -95,6 +126,11 @@ def _read_block(sheet, ctx: Context, out: Extract, start: int, end: int, title: 
                         row=head, expected="«Оценка» (ОГЭ, ГВЭ, ЕГЭ база) или «Тестовый балл» (ЕГЭ)")
     grades = [grade_of_class(sheet.rows[r - 1][opt["class"] - 1]) for r in range(head + 1, end + 1)
               if opt["class"] and opt["class"] <= len(sheet.rows[r - 1])]
+    if opt["test"] is None and opt["mark"] and header.cells.get(opt["mark"]) == "балл":
+        # untitled variant: «Балл» is a mark 2–5 (ОГЭ, ГВЭ, ЕГЭ база) or a test score 0–100 (ЕГЭ): the values tell
+        values = [sheet.rows[r - 1][opt["mark"] - 1] for r in range(head + 1, end + 1) if opt["mark"] <= len(sheet.rows[r - 1])]
+        if any(_over_five(v) for v in values):
+            opt["test"], opt["mark"] = opt["mark"], None
     exam, subject, level = _exam(title, m, subject_text, opt, ctx, 11 in grades)
     period = "дополнительный" if "дополнительн" in title else "резервный" if "резервн" in title else "основной"
     rows, seen = [], {}
@@ -134,6 +170,14 @@ def _read_block(sheet, ctx: Context, out: Extract, start: int, end: int, title: 
         out.school(school, None, msu or None, None)
         rows.append(rec)
     return rows
+
+
+def _over_five(value) -> bool:
+    try:
+        number = as_number(value)
+    except ValueError:
+        return False
+    return number is not None and number > 5
 
 
 def _name_columns(header: Header, ctx: Context, sheet_name: str) -> dict:
