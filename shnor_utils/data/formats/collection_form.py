@@ -26,7 +26,7 @@ from shnor_utils.data.formats.common import (Q_BLANK_ROWS, Q_ID_IN_NAME, Q_META_
                                              split_municipality, split_school, text)
 from shnor_utils.data.formats.vpr_rows import frames, pupil
 
-LAYOUT = "«Форма сбора результатов» ВПР (2026; региональная выгрузка 2022)"
+LAYOUT = "«Форма сбора результатов» ВПР (2024, 2025, 2026; региональная выгрузка 2022)"
 LAYOUT_2026 = "«Форма сбора результатов» ВПР (лист «Протокол»)"
 LAYOUT_2022 = "региональная выгрузка «Формы сбора результатов» ВПР (2022)"
 LAYOUT_2025 = "«Форма сбора результатов» ВПР 2025 из двух частей («Вариант (часть 1)», «Вариант (часть 2)»)"
@@ -45,8 +45,17 @@ def _is_header(cells: list) -> bool:
             and "первичный балл" not in cells and "логин школы" not in cells)
 
 
+def _is_part_header(cells: list) -> bool:
+    """A sheet of a 2025 two-part form («Протокол_2» may hold only the code, part 2 and its total)."""
+    return any(PART.match(c) for c in cells) and ("код" in cells or "код участника" in cells)
+
+
+def _head(sheet) -> int | None:
+    return find_row(sheet, _is_header, limit=15) or find_row(sheet, _is_part_header, limit=15)
+
+
 def detect(sheet) -> bool:
-    return find_row(sheet, _is_header, limit=15) is not None
+    return _head(sheet) is not None
 
 
 def _parts(header: Header) -> list:
@@ -55,7 +64,7 @@ def _parts(header: Header) -> list:
 
 
 def read(sheet, ctx: Context, out: Extract) -> None:
-    header = Header(sheet, find_row(sheet, _is_header, limit=15))
+    header = Header(sheet, _head(sheet))
     if _parts(header):
         return _read_parts(sheet, ctx, out)
     regional = header.find("Школа") is not None
@@ -147,7 +156,7 @@ def _read_parts(sheet, ctx: Context, out: Extract) -> None:
     a pupil absent from both parts is absent; absent from one part only, the work is counted with 0
     points for that part (Q_PART_ABSENT)."""
     book = getattr(ctx, "book", None)
-    sheets = [s for s in getattr(book, "sheets", [sheet]) if detect(s) and _parts(Header(s, find_row(s, _is_header, limit=15)))]
+    sheets = [s for s in getattr(book, "sheets", [sheet]) if detect(s) and _parts(Header(s, _head(s)))]
     if sheets and sheets[0] is not sheet:
         return
     layout = LAYOUT_2025
@@ -155,7 +164,7 @@ def _read_parts(sheet, ctx: Context, out: Extract) -> None:
     totals_per_sheet = []
     work = school_id = None
     for s in sheets or [sheet]:
-        header = Header(s, find_row(s, _is_header, limit=15))
+        header = Header(s, _head(s))
         code = header.find("Код участника", "Код")
         if code is None:
             raise ctx.error(f"в таблице «{layout}» нет столбца «Код»", sheet=s.name, row=header.row, column="Код")
