@@ -309,7 +309,8 @@ def _given(given: pd.DataFrame | None, schools: pd.DataFrame, present: set, coun
         base = given.copy()
         base = pd.concat([base, pd.DataFrame({"school_id": sorted(set(add["school_id"]) - set(base["school_id"]))})],
                          ignore_index=True)
-    merged = base.merge(add, on="school_id", how="left", suffixes=("", "_ctx"))
+    add = add.rename(columns={c: f"{c}_ctx" for c in add.columns if c != "school_id"})
+    merged = base.merge(add, on="school_id", how="left")
     for col in ("settlement", "school_type", "students", "rcoi_code"):
         if f"{col}_ctx" not in merged:
             continue
