@@ -591,3 +591,39 @@ def method_note(rep: Report) -> str:
             f"(подтвердили или повысили). Цель «повысивших не менее {rep.meth.threshold('journal_agreement.higher_target')} %» "
             f"применяется к русскому языку и математике: для русского языка документ печатает «не менее 75 %», что считаем "
             f"опечаткой (как у математики — {rep.meth.threshold('journal_agreement.higher_target')} %). Доли считаются от участников, у которых есть обе отметки.")
+
+
+# ==== the ФИОКО list «Признаки необъективности» beside the computed signs (issue 13) =====================
+OFFICIAL_BOTH, OFFICIAL_ONLY, COMPUTED_ONLY, NOT_COMPUTED = (
+    "совпадает: признаки и в перечне, и по расчёту", "только в перечне ФИОКО", "только по расчёту",
+    "нет расчёта за этот год")
+
+
+def official_signs_table(rep: Report) -> pd.DataFrame:
+    """The official list (`official_signs`, optional) beside the signs computed from the data, per school of
+    the report × year of the list, as `official_shnor` is compared with the rule's list: the list's markers,
+    the works with a computed sign, and whether the two agree. Schools on neither side are left out; a year
+    the data has no signs for says so. Empty without the table."""
+    if not rep.ds.has("official_signs"):
+        return pd.DataFrame()
+    official = rep.ds.official_signs
+    years = sorted(int(y) for y in official["year"].unique())
+    official = official[official["school_id"].isin(rep.school_ids)]
+    rows = sign_rows(rep)
+    judged = set(int(y) for y in rows["year"].unique())
+    flagged = rows[(rows["value"] == 1) & rows["year"].isin(years)]
+    listed = official.groupby(["school_id", "year"])["marker"].apply(lambda s: ", ".join(sorted(set(s))))
+    computed = flagged.groupby(["entity_id", "year"])["работа"].apply(lambda s: ", ".join(sorted(set(s))))
+    computed.index = computed.index.set_names(["school_id", "year"])
+    both = pd.concat([listed.rename("official"), computed.rename("computed")], axis=1).reset_index()
+    if both.empty:
+        return pd.DataFrame()
+    both["year"] = both["year"].astype(int)
+    names = rep.school_names()
+    status = [OFFICIAL_BOTH if isinstance(o, str) and isinstance(c, str) else
+              NOT_COMPUTED if y not in judged else OFFICIAL_ONLY if isinstance(o, str) else COMPUTED_ONLY
+              for o, c, y in zip(both["official"], both["computed"], both["year"])]
+    out = pd.DataFrame({"Школа": both["school_id"].map(lambda s: names.get(s, s)), "Год": both["year"],
+                        "Перечень ФИОКО": both["official"].fillna("—"), "Расчёт по данным": both["computed"].fillna("—"),
+                        "Сравнение": status})
+    return out.sort_values(["Год", "Школа"]).reset_index(drop=True)
