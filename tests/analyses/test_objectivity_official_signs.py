@@ -11,16 +11,18 @@ from shnor_utils.reporting.report import Report
 from tests.conftest import VPR, write_dataset
 
 
-def _sign(entity, year, value, indicator="vpr_sign_inflated_mean", subject="Русский язык", grade=4):
+def _sign(entity, year, value, indicator="vpr_sign_inflated_mean", subject="Русский язык", grade=4, exam=pd.NA):
     return {"level": "school", "entity_id": entity, "year": year, "indicator_id": indicator, "subject": subject,
-            "grade": grade, "value": value, "flag": "sign" if value == 1 else pd.NA}
+            "grade": grade, "exam": exam, "value": value, "flag": "sign" if value == 1 else pd.NA}
 
 
 def _report(tmp_path, official, scope="region", entity=None):
     folder = write_dataset(tmp_path / "ds", vpr=VPR, **({"official_signs": official} if official is not None else {}))
-    # computed: s1 has a sign in 2025 (РУ-4) and none in 2026; s2 a sign in 2026 (МА-5); s3 none
+    # computed: s1 has a sign in 2025 (РУ-4) and none in 2026; s2 a sign in 2026 (МА-5); s3 only an ОГЭ sign
+    # (not on the ФИОКО ВПР list: not compared)
     ind = finish(pd.DataFrame([_sign("s1", 2025, 1), _sign("s1", 2026, 0), _sign("s2", 2026, 1, "vpr_sign_mark_mismatch",
-                                                                               "Математика", 5), _sign("s3", 2026, 0)]))
+                                                                               "Математика", 5), _sign("s3", 2026, 0),
+                               _sign("s3", 2026, 1, subject="Математика", grade=9, exam="ОГЭ")]))
     return Report(load_dataset(folder), load_methodology(), ind, template="t", scope=scope, entity_id=entity, year=2026)
 
 

@@ -602,7 +602,7 @@ OFFICIAL_BOTH, OFFICIAL_ONLY, COMPUTED_ONLY, NOT_COMPUTED = (
 def official_signs_table(rep: Report) -> pd.DataFrame:
     """The official list (`official_signs`, optional) beside the signs computed from the data, per school of
     the report × year of the list, as `official_shnor` is compared with the rule's list: the list's markers,
-    the works with a computed sign, and whether the two agree. Schools on neither side are left out; a year
+    the ВПР works with a computed sign (the ОГЭ sign is not on the ФИОКО ВПР list), and whether the two agree. Schools on neither side are left out; a year
     the data has no signs for says so. Empty without the table."""
     if not rep.ds.has("official_signs"):
         return pd.DataFrame()
@@ -610,6 +610,7 @@ def official_signs_table(rep: Report) -> pd.DataFrame:
     years = sorted(int(y) for y in official["year"].unique())
     official = official[official["school_id"].isin(rep.school_ids)]
     rows = sign_rows(rep)
+    rows = rows[rows["exam"].isna() | (rows["exam"].astype("string") == "")] if "exam" in rows else rows   # ВПР only
     judged = set(int(y) for y in rows["year"].unique())
     flagged = rows[(rows["value"] == 1) & rows["year"].isin(years)]
     listed = official.groupby(["school_id", "year"])["marker"].apply(lambda s: ", ".join(sorted(set(s))))
