@@ -109,9 +109,11 @@ def apply_directory(tables: dict, extracts: list, given: pd.DataFrame | None = N
         o["school_id"] = final.get(o["school_id"], o["school_id"])
     schools = _context(entries)
     present = {o["school_id"] for o in observed}
-    # the directory names the schools the data files left unnamed (regional exports carry only a login)
+    # the directory names the schools the data files left unnamed (regional exports carry only a login;
+    # РЦОИ protocols only a code, which the context files' «Код ОГЭ/ЕГЭ» turns into the login)
+    named = present | set(schools.loc[schools["rcoi_code"].isin(present), "school_id"])
     observed += [{k: e.get(k) for k in ("school_id", "school_name", "municipality_id", "municipality_name")}
-                 for e in entries if e["school_id"] in present]
+                 for e in entries if e["school_id"] in named]
     new_given = _given(given, schools, present, counts)
     warnings = []
     if len(ambiguous):
@@ -298,9 +300,11 @@ def _context(entries: list) -> pd.DataFrame:
 
 def _given(given: pd.DataFrame | None, schools: pd.DataFrame, present: set, counts: dict) -> pd.DataFrame | None:
     """`--schools` completed with the context answers of the schools the data names (the user's values win)."""
-    info = schools[schools["school_id"].isin(present)]
+    # a school the data names by login, or only by its РЦОИ code (the protocols): the code becomes its login
+    info = schools[schools["school_id"].isin(present) | schools["rcoi_code"].isin(present)]
     if info.empty:
         return given
+    present = (present - set(info["rcoi_code"].dropna())) | set(info["school_id"])
     add = info[["school_id", "settlement", "school_type", "students", "rcoi_code"]].copy()
     add["students"] = add["students"].astype("object")
     if given is None:

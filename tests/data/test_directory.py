@@ -12,7 +12,7 @@ from shnor_utils.data.formats.common import Extract
 from shnor_utils.data.ingest import ingest
 
 from . import realfiles_more as R
-from .realfiles import xlsx
+from .realfiles import xls, xlsx
 
 
 def extract(schools=(), directory=(), tables=None) -> Extract:
@@ -172,3 +172,31 @@ def test_ingest_two_years_one_school_per_login_change(tmp_path):
     assert cw[cw["kind"] == "неоднозначно"]["school_id"].tolist() == ["edu220005, edu220006"]
     report = json.loads((tmp_path / "ds" / "ingest_report.json").read_text(encoding="utf-8"))
     assert report["quirks"]["тип поселения взят из «Сбор контекстных данных об ОО»"] == 3
+
+
+def test_ingest_rcoi_codes_become_logins_and_user_crosswalk(tmp_path):
+    """«Код ОГЭ/ЕГЭ» of the context file maps the РЦОИ protocol's «Код ОО» to the login (no --schools
+    needed); the user's crosswalk joins a login the files cannot link."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("тестовый-секрет-0123456789abcdef", encoding="utf-8")
+    cross = tmp_path / "cw.csv"
+    cross.write_text("old_id,new_id,comment\nsch220077,edu220002,приказ о реорганизации\n", encoding="utf-8")
+    files = [
+        xls(tmp_path / "p.xls", {"Лист1": R.rcoi_untitled_oge()}),
+        xlsx(tmp_path / "Сбор контекстных данных 2022.xlsx", R.context_2022()),
+        xlsx(tmp_path / "Проведение работы по математике, 5 класс. ВПР 2021.xlsx", R.regional_2021([
+            ("sch220077", "Верхний район", "501", 4, "а", 1, 12, 6, 6)])),
+    ]
+    result = ingest(files, tmp_path / "ds", secret_file=secret, crosswalk_file=cross)
+    assert result.exit_code == 0, result.report.to_text()
+    ds = load_dataset(tmp_path / "ds")
+    assert sorted(ds.gia["school_id"]) == ["edu220001", "edu220002"]      # 220101, 220102 → logins
+    assert ds.vpr["school_id"].tolist() == ["edu220002"]
+    assert sorted(ds.schools["school_id"]) == ["edu220001", "edu220002"]
+    schools = ds.schools.set_index("school_id")
+    assert (schools.at["edu220001", "school_name"], schools.at["edu220001", "municipality_id"],
+            schools.at["edu220001", "settlement"]) == ("МБОУ «Верхняя СОШ»", "reg22_m001", "село")
+    cw = pd.read_csv(tmp_path / "ds" / FILE_NAME, dtype=str)
+    row = cw[cw["kind"] == "соответствие"].iloc[0]
+    assert (row["old_id"], row["school_id"], row["rule"], row["evidence"]) == (
+        "sch220077", "edu220002", RULE_USER, "cw.csv, строка 2: приказ о реорганизации")
