@@ -200,3 +200,29 @@ def test_ingest_rcoi_codes_become_logins_and_user_crosswalk(tmp_path):
     row = cw[cw["kind"] == "соответствие"].iloc[0]
     assert (row["old_id"], row["school_id"], row["rule"], row["evidence"]) == (
         "sch220077", "edu220002", RULE_USER, "cw.csv, строка 2: приказ о реорганизации")
+
+
+def test_school_directory_csv_is_formula_safe(tmp_path):
+    csv = tmp_path / "cw.csv"
+    csv.write_text("old_id,new_id,comment\n=cmd|x,edu1,=HYPERLINK(\"http://x\")\n", encoding="utf-8")
+    d = apply_directory({}, [extract()], crosswalk_file=csv)
+    path = d.write(tmp_path)
+    cw = pd.read_csv(path, dtype=str)
+    assert cw["old_id"].tolist() == ["'=cmd|x"]
+    assert not any(str(v).startswith("=") for v in cw.fillna("").values.ravel())
+
+
+def test_cli_passes_the_crosswalk(tmp_path, monkeypatch):
+    from shnor_utils import cli
+
+    seen = {}
+
+    def fake(files, out, **kw):
+        seen.update(kw)
+        raise SystemExit(0)
+    monkeypatch.setattr(cli, "ingest", fake)
+    try:
+        cli.main(["ingest", "a.xlsx", "--out", str(tmp_path / "ds"), "--crosswalk", "cw.csv"])
+    except SystemExit:
+        pass
+    assert seen["crosswalk_file"] == "cw.csv"
