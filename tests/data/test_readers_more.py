@@ -161,3 +161,17 @@ def test_untitled_protocol_needs_its_header(tmp_path, meth):
     without the header (Код ОО, Фамилия, Первичный балл) is not taken for one."""
     out, _, layouts = read(xlsx(tmp_path / "x.xlsx", {"Лист1": [["01 Русский язык 2024.05.24"], ["a", "b"]]}), meth)
     assert layouts == {"Лист1": None}
+
+
+def test_collection_form_2025_both_parts_on_one_sheet(tmp_path, meth):
+    rows = [["Код", "Вариант (часть 1)", "1 (4б)", "2 (3б)", "Вариант (часть 2)", "3 (5б)", "Порядковый номер класса",
+             R.JOURNAL, "Итого баллов"],
+            [40001, 1, 4, 3, 2, 5, 1, 5, 12],
+            [40002, "отсутствовал", None, None, 1, "x", 1, 4, 0],
+            [40003, "отсутствовал", None, None, "отсутствовал", None, 2, 3, None]]
+    path = xlsx(tmp_path / "Форма сбора результатов Русский язык 4 класс ВПР 2025 edu220003.xlsx", {"Протокол": rows})
+    out, log, _ = read(path, meth)
+    vpr = table(out, "vpr").sort_values("participant_code")
+    assert [(r.participant_code, r.absent, None if pd.isna(r.primary_score) else int(r.primary_score))
+            for r in vpr.itertuples()] == [("40001", False, 12), ("40002", False, 0), ("40003", True, None)]
+    assert log.counts["участник отсутствовал на одной из частей работы (баллы этой части = 0)"] == 1
