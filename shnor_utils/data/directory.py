@@ -40,7 +40,8 @@ RULE_NAME = "одинаковые название и муниципалитет
 PRIORITY = {RULE_USER: 0, RULE_PREVIOUS: 1, RULE_RCOI: 2, RULE_NAME: 3}
 MUN_CODE = re.compile(r"^reg\d+_m\d+$", re.I)
 QUOTES = str.maketrans({c: '"' for c in "«»“”„‟'`"})
-Q_REMAPPED = "логин школы заменён по справочнику школ (см. school_directory.csv)"
+Q_LINKS = "логинов связано с логином другого года (справочник школ, school_directory.csv)"
+Q_REMAPPED = "строк, где логин школы заменён по справочнику школ (см. school_directory.csv)"
 Q_MUN_CODE = "код муниципалитета найден по названию (справочник школ)"
 Q_SETTLEMENT = "тип поселения взят из «Сбор контекстных данных об ОО»"
 Q_TYPE = "тип школы взят из «Сбор контекстных данных об ОО» (вечерняя, интернат)"
@@ -116,6 +117,8 @@ def apply_directory(tables: dict, extracts: list, given: pd.DataFrame | None = N
                  for e in entries if e["school_id"] in named]
     new_given = _given(given, schools, present, counts)
     warnings = []
+    if links:
+        counts[Q_LINKS] = len(links)
     if len(ambiguous):
         warnings.append(f"справочник школ: неоднозначных совпадений {len(ambiguous)} — логины оставлены как есть, "
                         f"список в {FILE_NAME}")

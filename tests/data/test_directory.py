@@ -44,7 +44,8 @@ def test_login_change_sch_to_edu_by_name_and_municipality():
     assert sorted(d.tables["vpr"]["school_id"]) == ["edu220001", "edu220001", "edu220009"]
     assert {o["school_id"] for o in d.observed} == {"edu220001", "edu220009"}
     assert tables["vpr"]["school_id"].tolist()[0] == "sch220001"          # pure: the input is not changed
-    assert d.counts["логин школы заменён по справочнику школ (см. school_directory.csv)"] == 1
+    assert d.counts["строк, где логин школы заменён по справочнику школ (см. school_directory.csv)"] == 1
+    assert d.counts["логинов связано с логином другого года (справочник школ, school_directory.csv)"] == 1
 
 
 def test_without_years_only_sch_to_edu_is_linked():
