@@ -293,11 +293,13 @@ def _context(entries: list) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=cols)
     frame = pd.DataFrame(rows).reindex(columns=cols + ["evening", "boarding"])
-    frame["school_type"] = [("ВСОШ" if ev is True else "интернат" if bo is True else None)
+    # «" "» = the file answered «нет» to both: a later «нет» overrides an earlier «вечерняя»
+    frame["school_type"] = [("ВСОШ" if ev is True else "интернат" if bo is True else " " if False in (ev, bo) else None)
                             for ev, bo in zip(frame["evening"], frame["boarding"])]
     frame = frame.sort_values("year", na_position="first", kind="stable")
     # the last non-empty answer per school (2022 sheets are joined by login)
     out = frame.groupby("school_id", sort=True).last().reset_index()
+    out["school_type"] = out["school_type"].replace(" ", None)
     return out[cols]
 
 

@@ -124,16 +124,20 @@ def test_chains_follow_to_the_newest_id():
 
 # ---- settlement and type from the context files ----------------------------------------------------------
 def test_settlement_and_type_from_context_user_file_wins():
-    e = extract(schools=[("edu1", "МБОУ «Верхняя СОШ»", "reg22_m001", "Верхний"), ("edu2", "Гимназия", "reg22_m001", "Верхний")],
+    e = extract(schools=[("edu1", "МБОУ «Верхняя СОШ»", "reg22_m001", "Верхний"), ("edu2", "Гимназия", "reg22_m001", "Верхний"),
+                         ("edu3", "Школа", "reg22_m001", "Верхний")],
                 directory=[{"school_id": "edu1", "year": 2021, "settlement": "город", "students": 100},
                            {"school_id": "edu1", "year": 2022, "settlement": "село", "boarding": True, "students": 118,
                             "rcoi_code": "220101", "source": "контекстные данные ОО 2022"},
                            {"school_id": "edu2", "year": 2022, "settlement": "село", "evening": True},
-                           {"school_id": "edu9", "year": 2022, "settlement": "село"}])     # not in the data: not added
+                           {"school_id": "edu9", "year": 2022, "settlement": "село"},      # not in the data: not added
+                           {"school_id": "edu3", "year": 2021, "evening": True},
+                           {"school_id": "edu3", "year": 2022, "evening": False, "boarding": False}])   # no longer
     given = pd.DataFrame({"school_id": ["edu2"], "settlement": ["город"]})
     d = apply_directory({}, [e], given)
     g = d.given.set_index("school_id")
-    assert sorted(g.index) == ["edu1", "edu2"]
+    assert sorted(g.index) == ["edu1", "edu2", "edu3"]
+    assert pd.isna(g.at["edu3", "school_type"])               # 2022 «нет» wins over 2021 «вечерняя»
     assert (g.at["edu1", "settlement"], g.at["edu1", "school_type"], g.at["edu1", "students"], g.at["edu1", "rcoi_code"]) == \
         ("село", "интернат", "118", "220101")                     # the latest year's answers
     assert (g.at["edu2", "settlement"], g.at["edu2", "school_type"]) == ("город", "ВСОШ")   # --schools wins
