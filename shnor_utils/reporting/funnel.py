@@ -33,11 +33,12 @@ def level_label(level: float) -> str:
 
 def funnel_plot(points: pd.DataFrame, *, p0: float, levels=(0.95, 0.998), title: str = "",
                 xlabel: str = "Число участников", ylabel: str = "Доля, %", own: str | None = None,
-                peers: list | None = None):
+                peers: list | None = None, peers_label: str = "похожие школы (тот же кластер)"):
     """`points`: one row per school with columns `entity_id`, `n`, `share` (%) and `position`
     (from `stats.funnel`); `p0` is the region share in percent. `own` is drawn large and labelled
-    («эта школа»), `peers` (schools of its context cluster) in green; schools outside the widest
-    limits in orange. Axes: n (linear) and the share 0–100 %."""
+    («эта школа»), `peers` (schools of its context cluster, or of the report's municipality) in green
+    squares with `peers_label`; other schools outside the widest limits in orange. Axes: n (linear) and
+    the share 0–100 %."""
     setup()
     fig, ax = plt.subplots(figsize=(8, 4.2))
     n_max = max(float(points["n"].max()) if len(points) else 10, 10)
@@ -49,8 +50,8 @@ def funnel_plot(points: pd.DataFrame, *, p0: float, levels=(0.95, 0.998), title:
         ax.plot(grid, low, styles.get(lv, "-"), color="#444", lw=1)
     ax.axhline(p0, color="#444", lw=1.2, label=f"регион: {_pct(p0).replace('.', ',')}")
     pts = points.dropna(subset=["share", "n"])
-    outside = pts["position"].isin(["above", "below"])
     is_peer = pts["entity_id"].isin(peers or []) & (pts["entity_id"] != own)
+    outside = pts["position"].isin(["above", "below"]) & ~is_peer
     rest = ~outside & ~is_peer & (pts["entity_id"] != own)
     ax.scatter(pts.loc[rest, "n"], pts.loc[rest, "share"], s=18, color=POINT, alpha=0.7, label="школы")
     if outside.any():
@@ -59,7 +60,7 @@ def funnel_plot(points: pd.DataFrame, *, p0: float, levels=(0.95, 0.998), title:
                    label=f"за границей {level_label(levels[-1])}")
     if is_peer.any():
         ax.scatter(pts.loc[is_peer, "n"], pts.loc[is_peer, "share"], s=26, color=PEER, marker="s",
-                   label="похожие школы (тот же кластер)")
+                   label=peers_label)
     mine = pts[pts["entity_id"] == own] if own is not None else pts.iloc[0:0]
     if len(mine):
         ax.scatter(mine["n"], mine["share"], s=110, color=OWN, edgecolor="black", zorder=5, label="эта школа")
