@@ -67,7 +67,7 @@ def outside_table(rep: Report, pts: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     min_n = rep.meth.threshold("small_groups.min_for_share")
     hi, lo = f"high_{levels(rep)[-1]:g}", f"low_{levels(rep)[-1]:g}"
-    sel = pts[pts["entity_id"].isin(rep.school_ids) & pts["position"].isin(["above", "below"]) & (pts["n"] >= min_n)]
+    sel = pts[pts["entity_id"].isin(rep.school_ids) & (pts["position"] == "above") & (pts["n"] >= min_n)]
     names = rep.school_names()
     sel = sel.sort_values("share", ascending=False)
     return pd.DataFrame({"Школа": [names.get(e, e) for e in sel["entity_id"]], "Код": sel["entity_id"].to_numpy(),

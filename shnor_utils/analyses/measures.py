@@ -30,6 +30,6 @@ def measures_table(meth: Methodology, kinds) -> pd.DataFrame:
         if kind not in cat:
             raise ConfigError(f"measures.yaml: нет вида находок «{kind}» (есть: {', '.join(cat)})")
         e = cat[kind]
-        rows.append({"Что обнаружено": e.get("finding", kind), "Рекомендуемые меры": "; ".join(e["measures"]) + ".",
+        rows.append({"Что обнаружено": meth.words.format(e.get("finding", kind)), "Рекомендуемые меры": "; ".join(e["measures"]) + ".",
                      "Источник": plain(meth, e["source"])})
     return pd.DataFrame(rows, columns=COLUMNS)

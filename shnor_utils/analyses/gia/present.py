@@ -322,3 +322,21 @@ def dynamics_series(rep: Report) -> list[tuple[pd.DataFrame, str]]:
         if own["year"].nunique() >= 2:
             out.append((frame, rep.meth.words.format(title)))
     return out
+
+
+def finding_kinds(rep: Report) -> list[str]:
+    """Kinds of the report's findings for «Что делать» (measures.yaml): a low result by the 30 % rule;
+    a share below the minimum significantly above the region (groups of at least small_groups.min_for_share)."""
+    below = _rows(rep, "gia_below_min", rep.scope, rep.entity_id)
+    kinds = []
+    if below["flag"].map(_is_low).any():
+        kinds.append("low_results")
+    if rep.scope != "region":
+        region = _keyed(_rows(rep, "gia_below_min", "region", "region"), ["exam", "subject", "grade"])
+        min_n = rep.meth.threshold("small_groups.min_for_share")
+        for r in below.itertuples(index=False):
+            k = (r.exam, r.subject, r.grade)
+            if not _is_low(r.flag) and r.denominator >= min_n and k in region.index and r.ci_low > region["value"][k]:
+                kinds.append("below_minimum")
+                break
+    return kinds

@@ -517,3 +517,9 @@ def passport_findings(rep: Report) -> list[Finding]:
                            rule=f"показатель {r.Анализ}", source="таблица показателей (все анализы)",
                            severity="flag" if r.Анализ in ("shnor", "risk_school") or r.Отметка else "warning"))
     return out
+
+
+def finding_kinds(rep: Report) -> list[str]:
+    """Kinds of the report's findings for «Что делать» (measures.yaml): schools on the list of the year."""
+    table, _ = selection_table(rep)
+    return ["low_results"] if len(table) else []

@@ -248,3 +248,21 @@ def findings(rep: Report) -> list[Finding]:
                                rule=f"доля педагогов с дефицитом по блоку ≥ {meth.threshold('teacher_deficits.block_share_flag')} %",
                                source=meth.source("teacher_deficits.block_share_flag"), severity="flag"))
     return out
+
+
+def finding_kinds(rep: Report) -> list[str]:
+    """Kinds of the report's findings for «Что делать» (measures.yaml): vacancies or staffing below the
+    threshold of the entity; a diagnostic block with mass deficits in the entity or its schools."""
+    ind = rep.indicators
+    here = ind[(ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id) & (ind["year"] == rep.year)]
+    kinds = []
+    vac = here[(here["indicator_id"] == "vacancies") & here["subject"].isna()]["value"]
+    low = here[(here["indicator_id"] == "staffing_rate") & here["subject"].isna()]["flag"].eq("below_target").fillna(False)
+    if (len(vac) and vac.iloc[0] > 0) or low.any():
+        kinds.append("staffing")
+    scope_rows = ind[(ind["year"] == rep.year) & (ind["indicator_id"] == "teachers_with_deficit_block")
+                     & (((ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id))
+                        | ((ind["level"] == "school") & ind["entity_id"].isin(rep.school_ids)))]
+    if scope_rows["flag"].eq("high_deficit").fillna(False).any():
+        kinds.append("teacher_deficits")
+    return kinds
