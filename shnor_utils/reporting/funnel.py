@@ -48,7 +48,7 @@ def funnel_plot(points: pd.DataFrame, *, p0: float, levels=(0.95, 0.998), title:
         low, high = funnel_limits(p0 / 100, grid, lv)
         ax.plot(grid, high, styles.get(lv, "-"), color="#444", lw=1, label=f"границы {level_label(lv)}")
         ax.plot(grid, low, styles.get(lv, "-"), color="#444", lw=1)
-    ax.axhline(p0, color="#444", lw=1.2, label=f"регион: {_pct(p0).replace('.', ',')}")
+    ax.axhline(p0, color="#444", lw=1.2, label=f"регион: {p0:.1f}".replace(".", ",") + "\u00a0%")
     pts = points.dropna(subset=["share", "n"])
     is_peer = pts["entity_id"].isin(peers or []) & (pts["entity_id"] != own)
     outside = pts["position"].isin(["above", "below"]) & ~is_peer
