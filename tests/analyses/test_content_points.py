@@ -133,3 +133,13 @@ def test_ranked_vpr_table_is_off_by_default():
     assert "ranked_tables = False" in params
     ranking = [c for c in nb["cells"] if "V.school_ranking(rep)" in "".join(c["source"])]
     assert len(ranking) == 1 and "and ranked_tables" in "".join(ranking[0]["source"])
+
+
+def test_parameter_set_switches_ranked_tables_on():
+    from shnor_utils.batch.plan import check_parameters, template_spec
+    from shnor_utils.errors import ParameterError
+    spec = template_spec("vpr_objectivity", ROOT / "notebooks" / "templates")
+    base = {"dataset": "d", "scope": "municipality", "entity_id": "m1"}
+    check_parameters("vpr_objectivity", spec, {**base, "ranked_tables": True})
+    with pytest.raises(ParameterError, match="ranked_tables"):
+        check_parameters("vpr_objectivity", spec, {**base, "ranked_tables": "да"})
