@@ -143,3 +143,14 @@ def test_parameter_set_switches_ranked_tables_on():
     check_parameters("vpr_objectivity", spec, {**base, "ranked_tables": True})
     with pytest.raises(ParameterError, match="ranked_tables"):
         check_parameters("vpr_objectivity", spec, {**base, "ranked_tables": "да"})
+
+
+def test_task_table_shows_n_and_draws_no_conclusion_from_a_small_group(school_rep):
+    from shnor_utils.analyses.objectivity import present as V
+    table, classes = V.task_table(school_rep)
+    min_n = school_rep.meth.threshold("small_groups.min_for_share")
+    n = table["Участников (n)"].str.replace("\u00a0", "").str.replace(" ", "").astype(int)
+    small = table["Оценка"] == "мало участников: выводы не делаются"
+    assert (small == (n < min_n)).all()
+    assert all(c != "shnor-flag" for c, s in zip(classes, small) if s)
+    assert "task_deficits" in VC.finding_kinds(school_rep)      # the planted school has tasks below mastery

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from shnor_utils.analyses.objectivity import present as V
 from shnor_utils.indicators.privacy import hidden
 from shnor_utils.indicators.stats import wilson_ci
 from shnor_utils.reporting.html import fmt_num, fmt_pct
@@ -123,7 +124,8 @@ def work_codes_note(rep: Report) -> str:
 
 def finding_kinds(rep: Report) -> list[str]:
     """Kinds of the report's findings for «Что делать» (measures.yaml): official signs of the year in the
-    report's schools; «понизили» far above the region (the journal-inflation school sign)."""
+    report's schools; «понизили» far above the region (the journal-inflation school sign); in a school
+    report, tasks below the ФИОКО mastery level (groups of at least small_groups.min_for_share)."""
     ind = rep.rows_of("school", rep.school_ids)
     ind = ind[ind["year"] == rep.year]
     kinds = []
@@ -132,4 +134,6 @@ def finding_kinds(rep: Report) -> list[str]:
         kinds.append("objectivity_signs")
     if (ind.loc[ind["indicator_id"] == "vpr_journal_inflated", "value"] == 1).any():
         kinds.append("journal_mismatch")
+    if rep.scope == "school" and "shnor-flag" in V.task_table(rep)[1]:
+        kinds.append("task_deficits")
     return kinds
