@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def wilson_ci(k, n, z: float = 1.96):
@@ -31,3 +32,54 @@ def percent(k, n):
     n = np.asarray(n, dtype="float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, 100 * k / n, np.nan)
+
+
+def funnel_limits(p0: float, n, level: float):
+    """Control limits of a funnel plot around the reference share `p0` (0–1) for groups of size `n`,
+    at the two-sided `level` (0.95, 0.998); returns (low, high) in percent (0–100), NaN where n = 0.
+
+    Exact binomial limits with the interpolation of Spiegelhalter (2005, «Funnel plots for comparing
+    institutional performance», Stat Med 24:1185): for the tail probability q (q = (1−level)/2 for the
+    lower limit, 1 − q for the upper) r is the smallest count with P(R ≤ r) ≥ q, R ~ Bin(n, p0);
+    α = (P(R ≤ r) − q) / (P(R ≤ r) − P(R ≤ r − 1)); the limit is (r − α) / n. A school whose share lies
+    above the upper 99,8 % limit is unusual at that level even allowing for its size."""
+    from scipy.stats import binom   # the only scipy use of this module; kept local to the function
+    n = np.asarray(n, dtype="float64")
+    out = []
+    for q in ((1 - level) / 2, 1 - (1 - level) / 2):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            safe = np.where(n > 0, n, 1)
+            r = binom.ppf(q, safe, p0)
+            at = binom.cdf(r, safe, p0)
+            below = binom.cdf(r - 1, safe, p0)
+            alpha = np.where(at > below, (at - q) / (at - below), 0.0)
+            lim = np.clip(100 * (r - alpha) / safe, 0, 100)
+        out.append(np.where(n > 0, lim, np.nan))
+    return out[0], out[1]
+
+
+def funnel(k, n, levels=(0.95, 0.998), p0: float | None = None):
+    """Points of a funnel plot: share (%), n, limits at each level and the position of each group.
+
+    `p0` (0–1) defaults to the pooled share Σk / Σn. `position` is «выше» when the share lies above
+    the upper limit of the widest level ("above"), below its lower limit ("below"), between the narrowest
+    and widest limits ("above_inner" / "below_inner"), "within" otherwise (a group of n = 0: missing)."""
+    k = np.asarray(k, dtype="float64")
+    n = np.asarray(n, dtype="float64")
+    if p0 is None:
+        p0 = k.sum() / n.sum() if n.sum() > 0 else np.nan
+    share = percent(k, n)
+    frame = pd.DataFrame({"k": k, "n": n, "share": share, "p0": 100 * p0})
+    levels = sorted(levels)
+    for lv in levels:
+        low, high = funnel_limits(p0, n, lv)
+        frame[f"low_{lv:g}"], frame[f"high_{lv:g}"] = low, high
+    inner, outer = f"{levels[0]:g}", f"{levels[-1]:g}"
+    pos = np.full(len(frame), "within", dtype=object)
+    pos[share > frame[f"high_{inner}"]] = "above_inner"
+    pos[share < frame[f"low_{inner}"]] = "below_inner"
+    pos[share > frame[f"high_{outer}"]] = "above"
+    pos[share < frame[f"low_{outer}"]] = "below"
+    pos[~(n > 0)] = None
+    frame["position"] = pos
+    return frame

@@ -51,7 +51,7 @@ def _rule_texts(ds, meth, ind) -> dict:
         "catalogue(shnor).formula": meth.words.catalogue("shnor")["formula"],
         "catalogue(low_procedures).formula": meth.words.catalogue("low_procedures")["formula"],
     }
-    for i, f in enumerate(f for f in S.findings(sel) if f.rule.startswith("ШНОР(Y)")):
+    for i, f in enumerate(f for f in S.findings(sel) if f.rule == S.source_rule(sel)):
         texts[f"S.findings[{i}].rule"] = f.rule
     for i, f in enumerate(f for f in G.findings(gia_school) if f.severity == "flag"):
         texts[f"G.findings[{i}].rule"] = f.rule

@@ -63,6 +63,15 @@ def _keyed(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return rows.set_index(keys)[["value", "denominator", "flag"]]
 
 
+def small_group_note(rep: Report) -> str:
+    """Note under the results tables: the one small-group rule, and the official 30 % rule's own minimum."""
+    return (f"Строки с числом участников меньше {threshold_text(rep.meth, 'small_groups.min_for_share')} показаны серым: "
+            f"выводы по ним не делаются (правило малых групп). Исключение — официальное правило "
+            f"{threshold_text(rep.meth, 'low_results_rule.share_failed')} %: у него свой минимум — "
+            f"{threshold_text(rep.meth, 'low_results_rule.min_participants')} участников, поэтому низкий результат по нему "
+            f"отмечается и в малой группе.")
+
+
 def results_table(rep: Report, exam: str) -> tuple[pd.DataFrame, list]:
     """Main period, first attempt, by subject: participants, % below the minimum with the signed
     difference from the municipality and region, успеваемость, качество, mean score and mark (ОГЭ/ГВЭ),
@@ -103,7 +112,10 @@ def results_table(rep: Report, exam: str) -> tuple[pd.DataFrame, list]:
             row["Высокие баллы"] = fmt_pct(val("ege_high_score")) if val("ege_high_score") is not None else "—"
             row[f"{threshold_text(rep.meth, 'gia.high_score_max')} баллов"] = fmt_num(val("ege_score_100"), 0) if val("ege_score_100") is not None else "—"
         low, small = _is_low(r.flag), r.denominator < min_n
-        row["Оценка"] = _rule(rep) if low else ("мало участников" if small else "")
+        row["Оценка"] = (_rule(rep) + (f" (правило {threshold_text(rep.meth, 'low_results_rule.share_failed')} % "
+                                       f"действует с {threshold_text(rep.meth, 'low_results_rule.min_participants')} участников)"
+                                       if small else "")
+                         if low else ("мало участников: выводы не делаются" if small else ""))
         out.append(row)
         classes.append("shnor-flag" if low else "shnor-small" if small else "")
     return pd.DataFrame(out), classes
@@ -168,7 +180,7 @@ def targets_table(rep: Report, baseline_year: int | None = None) -> tuple[pd.Dat
     t = plan_vs_fact(rep.indicators, rep.meth, rep.scope, rep.entity_id, rep.year, baseline_year)
     out, classes = [], []
     for r in t.itertuples(index=False):
-        out.append({"Цель": r.id, "Показатель": r.name, "Базовое значение": f"{fmt_pct(r.baseline)} ({r.baseline_year})",
+        out.append({"Показатель": r.name, "Базовое значение": f"{fmt_pct(r.baseline)} ({r.baseline_year})",
                     "План": fmt_pct(r.plan) + (f" ({r.rule})" if r.rule else ""), f"Факт {rep.year}": fmt_pct(r.fact),
                     "Отклонение": pp_diff(r.gap, 0.0), "Статус": r.status})
         classes.append({"достигнута": "shnor-ok", "не достигнута": "shnor-flag"}.get(r.status, "shnor-small"))
@@ -239,15 +251,18 @@ def findings(rep: Report, baseline_year: int | None = None) -> list[Finding]:
     for r in below.sort_values(["exam", "subject"]).itertuples(index=False):
         what = f"{r.exam}, {r.subject}"
         if _is_low(r.flag):
-            out.append(Finding(f"{what}: ниже минимального порога {fmt_pct(r.value)} участников (основной период, первая попытка).",
-                               rule=f"не менее {threshold_text(rep.meth, 'low_results_rule.share_failed')} % участников не преодолели минимальный порог",
+            out.append(Finding(f"{what}: ниже минимального порога {fmt_pct(r.value)} участников, n = {fmt_num(r.denominator, 0)} "
+                               f"(основной период, первая попытка).",
+                               rule=f"не менее {threshold_text(rep.meth, 'low_results_rule.share_failed')} % участников не преодолели "
+                                    f"минимальный порог; официальное правило применяется при числе участников не меньше "
+                                    f"{threshold_text(rep.meth, 'low_results_rule.min_participants')} — это его собственный минимум",
                                source=rep.meth.source("low_results_rule.share_failed"), severity="flag"))
         elif (rep.scope != "region" and r.denominator >= min_n and (r.exam, r.subject, r.grade) in region.index
               and r.ci_low > region["value"][(r.exam, r.subject, r.grade)]):
-            out.append(Finding(f"{what}: доля результатов ниже минимума {fmt_pct(r.value)} — значимо выше, чем по региону "
+            out.append(Finding(f"{what}: доля результатов ниже минимума {fmt_pct(r.value)} (n = {fmt_num(r.denominator, 0)}) — значимо выше, чем по региону "
                                f"({fmt_pct(region['value'][(r.exam, r.subject, r.grade)])}).",
                                rule=_wilson_rule(rep),
-                               source="METHODOLOGY.md §2 (интервалы Уилсона)", severity="warning"))
+                               source="интервал Уилсона (Wilson, 1927), METHODOLOGY.md §2", severity="warning"))
     if rep.scope != "region":
         for grade in (9, 11):
             mine = _rows(rep, "no_attestat", rep.scope, rep.entity_id)
@@ -255,17 +270,20 @@ def findings(rep: Report, baseline_year: int | None = None) -> list[Finding]:
             reg = _rows(rep, "no_attestat", "region", "region")
             reg = reg[reg["grade"] == grade]
             if len(mine) and len(reg) and mine["denominator"].iloc[0] >= min_n and mine["ci_low"].iloc[0] > reg["value"].iloc[0]:
-                out.append(Finding(f"Без аттестата — {fmt_pct(mine['value'].iloc[0])} выпускников {grade} класса "
+                out.append(Finding(f"Без аттестата — {fmt_pct(mine['value'].iloc[0])} выпускников {grade} класса, "
+                                   f"n = {fmt_num(mine['denominator'].iloc[0], 0)} "
                                    f"(по региону {fmt_pct(reg['value'].iloc[0])}).",
                                    rule=_wilson_rule(rep),
-                                   source="METHODOLOGY.md §2", severity="warning"))
+                                   source="интервал Уилсона, METHODOLOGY.md §2", severity="warning"))
     targets = plan_vs_fact(rep.indicators, rep.meth, rep.scope, rep.entity_id, rep.year, baseline_year)
     for t in targets[targets["status"] == "не достигнута"].itertuples(index=False):
         if t.n < min_n:
             continue
-        out.append(Finding(f"Цель {t.id} «{t.name}» не достигнута: факт {fmt_pct(t.fact)}, план {fmt_pct(t.plan)}.",
+        out.append(Finding(f"Цель «{t.name}» не достигнута: факт {fmt_pct(t.fact)} (n = {fmt_num(t.n, 0)}), план {fmt_pct(t.plan)}.",
                            rule=f"план — {t.rule or 'значение программы на год'}", source=t.source, severity="warning"))
-    small = small_groups_finding(rep.meth, int((below["denominator"] < min_n).sum()), "предметам")
+    # the one small-group rule: rows judged by the official 30 % rule keep its own minimum and are not counted here
+    small = small_groups_finding(rep.meth, int(((below["denominator"] < min_n) & ~below["flag"].map(_is_low)).sum()),
+                                 "предметам")
     return out + ([small] if small else [])
 
 
@@ -304,3 +322,21 @@ def dynamics_series(rep: Report) -> list[tuple[pd.DataFrame, str]]:
         if own["year"].nunique() >= 2:
             out.append((frame, rep.meth.words.format(title)))
     return out
+
+
+def finding_kinds(rep: Report) -> list[str]:
+    """Kinds of the report's findings for «Что делать» (measures.yaml): a low result by the 30 % rule;
+    a share below the minimum significantly above the region (groups of at least small_groups.min_for_share)."""
+    below = _rows(rep, "gia_below_min", rep.scope, rep.entity_id)
+    kinds = []
+    if below["flag"].map(_is_low).any():
+        kinds.append("low_results")
+    if rep.scope != "region":
+        region = _keyed(_rows(rep, "gia_below_min", "region", "region"), ["exam", "subject", "grade"])
+        min_n = rep.meth.threshold("small_groups.min_for_share")
+        for r in below.itertuples(index=False):
+            k = (r.exam, r.subject, r.grade)
+            if not _is_low(r.flag) and r.denominator >= min_n and k in region.index and r.ci_low > region["value"][k]:
+                kinds.append("below_minimum")
+                break
+    return kinds

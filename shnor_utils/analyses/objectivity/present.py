@@ -450,13 +450,17 @@ def task_table(rep: Report) -> tuple[pd.DataFrame, list]:
     cmp = rep.derived("task-comparison", lambda: O.task_comparison(rep.of_year("vpr_tasks"), rep.meth), rep.year)
     cmp = cmp[cmp["school_id"].isin(rep.school_ids)] if rep.scope == "school" else cmp.iloc[0:0]
     rows, classes = [], []
+    min_n = rep.meth.threshold("small_groups.min_for_share")   # the one small-group rule of the reports
     order = cmp.assign(_n=pd.to_numeric(cmp["task"], errors="coerce")).sort_values(["grade", "subject", "_n", "task"])
     for r in order.itertuples(index=False):
+        small = r.n < min_n
         rows.append({"Работа": _work(rep.meth, r.subject, r.grade), "Задание": r.task, "Уровень": r.level,
+                     "Участников (n)": fmt_num(r.n, 0),
                      "Выполнили, школа": fmt_pct(r.rate), "Регион": fmt_pct(r.region_rate),
                      "Разница": _pp(r.diff), "Уровень освоения": f"≥ {fmt_num(r.mastery, 0)} %",
-                     "Оценка": "ниже уровня освоения" if r.below_mastery else "достигнут"})
-        classes.append("shnor-flag" if r.below_mastery else "")
+                     "Оценка": "мало участников: выводы не делаются" if small
+                     else "ниже уровня освоения" if r.below_mastery else "достигнут"})
+        classes.append("shnor-small" if small else "shnor-flag" if r.below_mastery else "")
     return pd.DataFrame(rows), classes
 
 

@@ -29,17 +29,29 @@ def rule_share(rep: Report) -> str:
 
 def source_rule(rep: Report) -> str:
     """The rule of the list in one line (the «Правило» of findings)."""
-    return (f"ШНОР(Y): k(Y−1) ≥ 2 или k(Y−1) ≥ 1 и k(Y−2) ≥ 1; k — число процедур, где ≥ {rule_share(rep)} % "
-            f"«2» / ниже минимума")
+    return (f"школа в перечне года, если в предыдущем году не меньше двух процедур, где не менее {rule_share(rep)} % "
+            f"участников получили «2» или не преодолели минимум, или хотя бы по одной такой процедуре в каждом из двух "
+            f"предыдущих лет; процедура оценивается при числе участников не меньше "
+            f"{threshold_text(rep.meth, 'low_results_rule.min_participants')}")
 
 
 def rule_note(rep: Report) -> str:
     """Note under the list: the rule of Rosobrnadzor in plain Russian."""
     return (f"Правило Рособрнадзора (seed 003, приказ № 1336): процедура даёт низкий результат, если не менее "
             f"{rule_share(rep)} % участников получили «2» (ВПР) или не преодолели минимальный порог (ОГЭ, ЕГЭ). "
-            f"Школа входит в перечень года Y, если в году Y−1 низких результатов не меньше двух или хотя бы по одному "
-            f"в годах Y−1 и Y−2. В скобках — доля не справившихся. Процедуры с числом участников меньше порога "
-            f"не оцениваются.")
+            f"Школа входит в перечень года, если в предыдущем году низких результатов не меньше двух или хотя бы по "
+            f"одному в каждом из двух предыдущих лет. В скобках — доля не справившихся и число участников (n). "
+            + small_group_note(rep))
+
+
+def small_group_note(rep: Report) -> str:
+    """The two minimums in one sentence: the official 30 % rule keeps its own, every other conclusion
+    of the reports follows the one small-group rule (small_groups.min_for_share)."""
+    own = threshold_text(rep.meth, "low_results_rule.min_participants")
+    common = threshold_text(rep.meth, "small_groups.min_for_share")
+    return (f"Правило {rule_share(rep)} % оценивает процедуру, если в ней не меньше {own} участников, — это собственный "
+            f"минимум официального правила. Остальные выводы отчётов делаются только по группам не меньше "
+            f"{common} участников (правило малых групп).")
 
 
 def alternative_note(rep: Report) -> str:
@@ -47,7 +59,7 @@ def alternative_note(rep: Report) -> str:
     m = rep.meth.threshold("shnor_list.alternative_min_procedures")
     return ("Альтернативный метод: школа в нижнем дециле по доле не справившихся не менее чем по "
             f"{DATIVE.get(m, m)} процедурам в каждом из двух предыдущих лет; школы с признаками необъективности "
-            "исключаются (параметры — thresholds.yaml, shnor_list).")
+            "исключаются.")
 
 
 def passport_status_heading(rep: Report) -> str:
@@ -87,7 +99,7 @@ def _reason(low: pd.DataFrame, school_id: str, year: int) -> str:
         mine = low[(low["entity_id"] == school_id) & (low["year"] == y)]
         if len(mine):
             procs = ", ".join(f"{r.exam} {r.subject}" + (f" {int(r.grade)}" if r.exam == "ВПР" else "") +
-                              f" ({fmt_pct(r.value, 0)})" for r in mine.itertuples())
+                              f" ({fmt_pct(r.value, 0)}, n = {fmt_num(r.denominator, 0)})" for r in mine.itertuples())
             parts.append(f"{y}: {procs}")
     return "; ".join(parts)
 
@@ -177,8 +189,7 @@ def watch_note(rep: Report) -> str:
     return (f"«На грани» — процедуры, оцениваемые по правилу {rule_share(rep)} %, у которых до смены статуса не больше "
             f"{int(n)} {plural(int(n), 'участника', 'участников', 'участников')} ниже минимума (при том же числе участников) или доля не справившихся отличается "
             f"от порога не больше чем на {threshold_text(rep.meth, 'low_results_rule.watch_pp')} п.п. "
-            "«Если статус сменится» — что будет с перечнем следующего года, если изменится только эта процедура. "
-            "Пороги — thresholds.yaml, low_results_rule.watch_participants и watch_pp.")
+            "«Если статус сменится» — что будет с перечнем следующего года, если изменится только эта процедура.")
 
 
 def exits_table(rep: Report, year: int | None = None) -> pd.DataFrame:
@@ -225,9 +236,9 @@ def dynamics_table(rep: Report) -> pd.DataFrame:
     for r in f.itertuples(index=False):
         change = "—" if prev is None or pd.isna(r.shnor_count) or pd.isna(prev) else _signed(r.shnor_count - prev).replace(",0", "")
         row = {"Перечень на год": f"{int(r.year)}" + (" (прогноз)" if r.forecast else ""),
-               "ШНОР, школ": fmt_num(r.shnor_count, 0), "Доля ШНОР (R1)": fmt_pct(r.shnor_share),
-               "Изменение числа ШНОР": change, "Школ риска (R2), число": fmt_num(r.risk_school_count, 0),
-               "Доля школ риска (R2)": fmt_pct(r.risk_school_share)}
+               "ШНОР, школ": fmt_num(r.shnor_count, 0), "Доля ШНОР": fmt_pct(r.shnor_share),
+               "Изменение числа ШНОР": change, "Школ риска, число": fmt_num(r.risk_school_count, 0),
+               "Доля школ риска": fmt_pct(r.risk_school_share)}
         if rep.scope == "region":
             row["МО без ШНОР"] = fmt_num(r.shnor_free_municipalities, 0)
         rows.append(row)
@@ -236,17 +247,19 @@ def dynamics_table(rep: Report) -> pd.DataFrame:
 
 
 def fail_share_table(rep: Report, indicator_id: str = "shnor_fail_share") -> pd.DataFrame:
-    """R3–R10 (or R12 for risk_fail_share) of the entity: procedure × year, % «2» / below minimum."""
+    """Shares failed of the entity (programme codes R3–R10, R12 for risk_fail_share): procedure × year,
+    % «2» / below minimum with the number of participants n."""
     rows = _ind(rep, indicator_id, rep.scope)
     rows = rows[rows["entity_id"] == rep.entity_id]
     if rows.empty:
         return pd.DataFrame()
     rows = rows.assign(Процедура=rows["exam"] + " " + rows["subject"] +
                        rows["grade"].astype(str).where(rows["exam"] == "ВПР", "").radd(" ").where(rows["exam"] == "ВПР", ""))
-    wide = rows.pivot_table(index="Процедура", columns="year", values="value", aggfunc="first")
+    rows = rows.assign(cell=[f"{fmt_pct(v)} (n = {fmt_num(n, 0)})" if pd.notna(v) else fmt_pct(v)
+                             for v, n in zip(rows["value"], rows["denominator"])])
+    wide = rows.pivot_table(index="Процедура", columns="year", values="cell", aggfunc="first")
     order = [p for p in shnor.procedures(rep.meth)["procedure"] if p in wide.index]
-    wide = wide.reindex(order)
-    wide = wide.apply(lambda c: c.map(fmt_pct))
+    wide = wide.reindex(order).fillna("—")
     wide.columns = [f"{int(y)} г." for y in wide.columns]
     return wide.reset_index()
 
@@ -410,7 +423,7 @@ def findings(rep: Report) -> list[Finding]:
     diff = diff[diff["Год перечня"] == year] if len(diff) else diff
     for r in diff.itertuples(index=False):
         out.append(Finding(f"{r.Школа}: {r.Расхождение} ({year} г.).", rule="сравнение с официальным перечнем (official_shnor)",
-                           source="seed 003, R1: список ФИОКО из ФИС ОКО", severity="warning"))
+                           source="seed 003: список ФИОКО из ФИС ОКО", severity="warning"))
     part = context_frame(rep)
     if len(part):
         good = part[part["school_id"].isin(rep.school_ids) & (part["verdict"] == "выше ожидаемого")
@@ -504,3 +517,9 @@ def passport_findings(rep: Report) -> list[Finding]:
                            rule=f"показатель {r.Анализ}", source="таблица показателей (все анализы)",
                            severity="flag" if r.Анализ in ("shnor", "risk_school") or r.Отметка else "warning"))
     return out
+
+
+def finding_kinds(rep: Report) -> list[str]:
+    """Kinds of the report's findings for «Что делать» (measures.yaml): schools on the list of the year."""
+    table, _ = selection_table(rep)
+    return ["low_results"] if len(table) else []

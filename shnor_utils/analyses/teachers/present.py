@@ -74,6 +74,10 @@ def staffing_table(rep: Report) -> pd.DataFrame:
         row = {"Показатель": rep.meth.words.format(label)}
         for lv in _level_columns(rep):
             row[LEVEL_LABEL[lv]] = _fmt(by.get(lv), kind, min_n)
+        mine = by.get(_level_columns(rep)[0])
+        # n of the entity's share (teachers, or posts for the staffing rates); counts have none
+        row["n"] = fmt_num(mine["denominator"], 0 if float(mine["denominator"]).is_integer() else 2) \
+            if kind == "pct" and mine is not None and pd.notna(mine["denominator"]) else "—"
         out.append(row)
     return pd.DataFrame(out)
 
@@ -101,7 +105,7 @@ def vacancies_by_subject(rep: Report) -> pd.DataFrame:
 
 
 def specialists_table(rep: Report) -> pd.DataFrame:
-    """Staffing of specialist posts (seed 004, I4), with the target that applies to the year."""
+    """Staffing of specialist posts (seed 004, programme code I4), with the target that applies to the year."""
     entry = catalogue(rep.meth).get("specialist_staffing_rate", {})
     ind = rep.indicators
     level = rep.scope
@@ -113,7 +117,7 @@ def specialists_table(rep: Report) -> pd.DataFrame:
         out.append({"Должность": r["subject"] if pd.notna(r["subject"]) else "Все специалисты",
                     "Ставок по штату": fmt_num(r["denominator"], 2), "Занято": fmt_num(r["numerator"], 2),
                     "Укомплектованность": fmt_pct(r["value"]),
-                    "Цель (I4)": f"{fmt_pct(pf['target'], 0)} ({pf['target_year']} г.)" if pf["target"] is not None else "—",
+                    "Цель программы": f"{fmt_pct(pf['target'], 0)} ({pf['target_year']} г.)" if pf["target"] is not None else "—",
                     "Отклонение": _gap(pf["gap"])})
     return pd.DataFrame(out)
 
@@ -188,7 +192,8 @@ def schools_table(rep: Report) -> tuple[pd.DataFrame, list]:
     out, classes = [], []
     for sid, r in wide.sort_values("staffing_rate" if "staffing_rate" in wide else wide.columns[0]).iterrows():
         n = den.get(sid)
-        deficit = SUPPRESSED if n is None or pd.isna(n) or n < min_n else fmt_pct(r.get("teachers_with_deficit"))
+        deficit = (SUPPRESSED if n is None or pd.isna(n) or n < min_n
+                   else f"{fmt_pct(r.get('teachers_with_deficit'))} (n = {fmt_num(n, 0)})")
         out.append({"Школа": names.get(sid, sid), "Код": sid, "Укомплектованность": fmt_pct(r.get("staffing_rate")),
                     "Вакансий": fmt_num(r.get("vacancies"), 0), "Педагоги с дефицитом": deficit})
         classes.append("shnor-flag" if (r.get("vacancies", 0) or 0) > 0 or (r.get("staffing_rate", 100) < below) else "")
@@ -219,7 +224,7 @@ def findings(rep: Report) -> list[Finding]:
         if pf["met"] is False:
             out.append(Finding(f"Укомплектованность специалистами {fmt_pct(spec['value'].iloc[0])} — ниже цели "
                                f"{fmt_pct(pf['target'], 0)} ({pf['target_year']} г.).",
-                               rule="индикатор I4: факт ≥ цели года", source=cat["specialist_staffing_rate"]["source"],
+                               rule="укомплектованность специалистами не ниже цели программы на год", source=cat["specialist_staffing_rate"]["source"],
                                severity="warning"))
     high = here[(here["indicator_id"] == "teachers_with_deficit_block") & (here["flag"] == "high_deficit")]
     for _, r in high.iterrows():
@@ -243,3 +248,21 @@ def findings(rep: Report) -> list[Finding]:
                                rule=f"доля педагогов с дефицитом по блоку ≥ {meth.threshold('teacher_deficits.block_share_flag')} %",
                                source=meth.source("teacher_deficits.block_share_flag"), severity="flag"))
     return out
+
+
+def finding_kinds(rep: Report) -> list[str]:
+    """Kinds of the report's findings for «Что делать» (measures.yaml): vacancies or staffing below the
+    threshold of the entity; a diagnostic block with mass deficits in the entity or its schools."""
+    ind = rep.indicators
+    here = ind[(ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id) & (ind["year"] == rep.year)]
+    kinds = []
+    vac = here[(here["indicator_id"] == "vacancies") & here["subject"].isna()]["value"]
+    low = here[(here["indicator_id"] == "staffing_rate") & here["subject"].isna()]["flag"].eq("below_target").fillna(False)
+    if (len(vac) and vac.iloc[0] > 0) or low.any():
+        kinds.append("staffing")
+    scope_rows = ind[(ind["year"] == rep.year) & (ind["indicator_id"] == "teachers_with_deficit_block")
+                     & (((ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id))
+                        | ((ind["level"] == "school") & ind["entity_id"].isin(rep.school_ids)))]
+    if scope_rows["flag"].eq("high_deficit").fillna(False).any():
+        kinds.append("teacher_deficits")
+    return kinds

@@ -1,0 +1,49 @@
+"""Funnel limits (issue 16, point 4) against a hand computation of the binomial tails."""
+from math import comb
+
+import numpy as np
+import pytest
+
+from shnor_utils.indicators.stats import funnel, funnel_limits
+
+
+def cdf(r, n, p):
+    return sum(comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(0, r + 1))
+
+
+def test_upper_limit_n10_by_hand():
+    # Bin(10, 0.2): P(R ≤ 4) = 0.967207, P(R ≤ 5) = 0.993631; q = 0.975 → r = 5,
+    # α = (0.993631 − 0.975) / (0.993631 − 0.967207) = 0.70508, limit = (5 − 0.70508) / 10 = 42.95 %
+    at, below = cdf(5, 10, 0.2), cdf(4, 10, 0.2)
+    assert at == pytest.approx(0.993631, abs=1e-6) and below == pytest.approx(0.967207, abs=1e-6)
+    hand = 100 * (5 - (at - 0.975) / (at - below)) / 10
+    low, high = funnel_limits(0.2, [10], 0.95)
+    assert high[0] == pytest.approx(hand, abs=1e-9)
+    assert high[0] == pytest.approx(42.95, abs=0.01)
+    assert low[0] == 0.0          # (0 − 0.767) / 10 < 0: clipped at 0
+
+
+def test_lower_limit_n50_by_hand():
+    # Bin(50, 0.3), q = 0.001 (99.8 %): smallest r with P(R ≤ r) ≥ 0.001
+    q = 0.001
+    r = next(r for r in range(51) if cdf(r, 50, 0.3) >= q)
+    at, below = cdf(r, 50, 0.3), cdf(r - 1, 50, 0.3)
+    hand = 100 * (r - (at - q) / (at - below)) / 50
+    low, high = funnel_limits(0.3, [50], 0.998)
+    assert low[0] == pytest.approx(hand, abs=1e-9)
+    assert 0 < low[0] < 30 < high[0]
+
+
+def test_large_n_close_to_normal_and_narrowing():
+    low, high = funnel_limits(0.2, [10_000, 100, 0], 0.95)
+    assert high[0] == pytest.approx(20 + 1.96 * 100 * np.sqrt(0.2 * 0.8 / 10_000), abs=0.02)
+    assert high[1] > high[0] and low[1] < low[0]
+    assert np.isnan(high[2]) and np.isnan(low[2])
+
+
+def test_positions_of_hand_made_schools():
+    # region share Σk/Σn = (2 + 14 + 30 + 0) / (40 + 40 + 40 + 0) = 46/120 = 38,3 %
+    f = funnel(k=[2, 14, 30, 0], n=[40, 40, 40, 0])
+    assert f["p0"].iloc[0] == pytest.approx(100 * 46 / 120)
+    assert list(f["position"][:3]) == ["below", "within", "above"] and f["position"].isna().iloc[3]
+    assert f["share"].iloc[2] == pytest.approx(75.0)
