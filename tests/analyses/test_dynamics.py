@@ -213,3 +213,11 @@ def test_plan_capped_at_hundred_percent():
     entry = {"unit": "%", "direction": "higher", "targets": {2025: 108.0}}
     pf = D.plan_fact(95.0, entry, 2025)
     assert pf["target"] == 100.0 and pf["capped"] and pf["gap"] == -5.0
+
+
+def test_mean_score_interval_by_hand():
+    # scores 50, 60, 70: mean 60, s = 10, half-width 1.96·10/√3 = 11.316
+    from shnor_utils.analyses.gia.compute import _mean_rows
+    counts = pd.DataFrame({"score_sum": [180.0], "score_sq": [50.0**2 + 60.0**2 + 70.0**2], "scored_n": [3]})
+    r = _mean_rows(counts, "gia_mean_score", "score_sum", "scored_n", "score_sq", 1.96).iloc[0]
+    assert r.value == 60 and r.ci_high - 60 == pytest.approx(11.316, abs=1e-3)
