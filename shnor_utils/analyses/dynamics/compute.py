@@ -258,7 +258,9 @@ def positive_share(table: pd.DataFrame, ds, meth: Methodology, which: str, indic
     if indicator_id == "shnor_positive_dynamics":
         targets = pd.Series(float(meth.threshold("dynamics.shnor_positive_target")), index=rows.index)
     else:
-        targets = rows["year"].map(lambda y: target_for(entry, int(y))[0]).astype("float64")
+        # only a target set for the year itself is judged (a finished programme's target is not a miss)
+        targets = rows["year"].map(lambda y: plan_fact(None, entry, int(y))["target"]
+                                   if not plan_fact(None, entry, int(y))["stale"] else None).astype("float64")
     below = ~school & (rows["value"] < targets).fillna(False)
     rows["flag"] = pd.Series(pd.NA, index=rows.index, dtype="string").mask(below, "below_target")
     return rows
