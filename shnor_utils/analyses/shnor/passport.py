@@ -228,8 +228,10 @@ def findings(rep: Report) -> list[Finding]:
         hit = _flag_value(rep, sid, year)
         if len(hit):
             where = "; ".join(filter(None, (_where(r.exam, r.subject, r.grade) for r in hit.itertuples())))
-            out.append(Finding(f"{rep.meth.words.name(sid)}" + (f": {where}" if where else "") + ".",
-                               rule=rep.meth.words.name(sid), source="отчёт «Объективность ВПР»", severity="flag"))
+            name = rep.meth.words.name(sid)
+            out.append(Finding(f"{name[:1].upper()}{name[1:]}" + (f": {where}" if where else "") + ".",
+                               rule=f"признак за {year} г.; подробности — в отчёте «Объективность ВПР»",
+                               source=rep.meth.source("objectivity_signs.z"), severity="flag"))
     nxt = _rows(rep, "school", rep.entity_id, "shnor", year + 1)
     now_on = len(_flag_value(rep, "shnor", year)) > 0
     if len(nxt) and (nxt["value"].iloc[0] == 1) != now_on:
