@@ -318,29 +318,41 @@ def plan_vs_fact(ind: pd.DataFrame, meth: Methodology, level: str, entity: str, 
 
     absolute targets: plan = the plan value of the latest plan year ≤ `year` (before the first plan
     year: the first plan value); relative targets: plan = the entity's own value in the baseline year
-    × multiply_by or ÷ divide_by (`baseline_year` overrides the configured one)."""
+    × multiply_by or ÷ divide_by (`baseline_year` overrides the configured one).
+
+    A target whose programme has ended (the last plan year, or `target_year`, before `year`) is shown
+    with status «срок цели истёк», never as a miss; a planned share is capped at 0–100 % and the rule
+    says so («…, не более 100 %»)."""
     rows = []
     for t in targets(meth):
         fact, n = _indicator_value(ind, t, level, entity, year)
+        rule = t.get("factor_text", "")
         if t["kind"] == "absolute":
             plans = {int(k): float(v) for k, v in t["plan"].items()}
             earlier = [y for y in plans if y <= year]
             plan = plans[max(earlier)] if earlier else plans[min(plans)]
             base_year, base = int(t["baseline"]["year"]), float(t["baseline"]["value"])
+            stale = max(plans) < year
         else:
             base_year = int(baseline_year or t["baseline_year"])
             base, _ = _indicator_value(ind, t, level, entity, base_year)
             plan = base * float(t["multiply_by"]) if "multiply_by" in t else base / float(t["divide_by"])
-            plan = min(max(plan, 0.0), 100.0)  # a share cannot be planned above 100 %
+            capped = min(max(plan, 0.0), 100.0)  # a share cannot be planned above 100 %
+            if not np.isnan(plan) and capped != plan:
+                rule = f"{rule}, не более 100 %" if rule else "не более 100 %"
+            plan = capped
+            stale = t.get("target_year") is not None and int(t["target_year"]) < year
         gap = fact - plan
-        if np.isnan(fact) or np.isnan(plan):
+        if stale:
+            status = "срок цели истёк"
+        elif np.isnan(fact) or np.isnan(plan):
             status = "нет данных"
         elif (fact <= plan) if t["direction"] == "lower" else (fact >= plan):
             status = "достигнута"
         else:
             status = "не достигнута"
         rows.append({"id": t["id"], "name": t["name"], "indicator_id": t["indicator_id"], "kind": t["kind"],
-                     "rule": t.get("factor_text", ""), "baseline_year": base_year, "baseline": base, "plan": plan,
+                     "rule": rule, "baseline_year": base_year, "baseline": base, "plan": plan,
                      "fact": fact, "n": n, "gap": gap, "direction": t["direction"], "status": status,
                      "source": t["source"]})
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)
