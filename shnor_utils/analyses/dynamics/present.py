@@ -24,14 +24,15 @@ _CODES = re.compile(r"[,;]?\s*\b(?:[RCI]\d+[a-d]?(?:\s*[–-]\s*(?:[RCI]?\d+)?[a
 
 
 _PLACE = re.compile(r"(seed \d{3})\s*\((?:г\. )?(?:Тюмень|Тула|Томская обл\.|Томск|Киренский район)(?:,\s*\d{4}(?:–\d{4})?)?\)")
-_KEY = re.compile(r"\s*\((?:[a-z_]+\.)+[a-z_]+\)")     # «(dynamics.shnor_positive_target)»: a methodology key
+_KEY = re.compile(r"\s*\(\s*(?:[a-z_]+\.)+[a-z_]+\s*\)")     # «(dynamics.shnor_positive_target)»: a methodology key
 
 
 def reader_text(meth, text: str) -> str:
     """Text of a source as a reader sees it: documents by name (`plain`, without repeating their place
     and year), no programme codes, no methodology keys, «DD = D(t) − D(t−1)» in words."""
     text = _KEY.sub("", _PLACE.sub(r"\1", text or "")).replace("DD = D(t) − D(t−1)", "изменение за год")
-    out = _CODES.sub("", plain(meth, text))
+    out = _CODES.sub("", _KEY.sub("", plain(meth, text)))
+    out = re.sub(r"\bseed\b", "документ", out.replace("в seed ", "в документе "))
     return re.sub(r"\(\s*[,;]?\s*", "(", re.sub(r"\s{2,}", " ", out)).replace("()", "").strip(" ,;:")
 
 
