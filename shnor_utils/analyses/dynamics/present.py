@@ -109,7 +109,7 @@ def _target_text(pf: dict, unit: str) -> str:
     if pf.get("stale"):
         text += ", срок цели истёк"
     if pf.get("capped"):
-        text += ", ограничено 100 %"
+        text += ", ограничено максимумом доли"
     return text + ")"
 
 
