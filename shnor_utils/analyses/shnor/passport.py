@@ -241,8 +241,11 @@ def findings(rep: Report) -> list[Finding]:
     table, classes = watch_table(rep)
     moving = table[[c == "shnor-flag" for c in classes]] if len(table) else table
     if len(moving):
-        items = "; ".join(f"{r['Процедура']} — {r['До смены статуса']}" for _, r in moving.iterrows())
-        out.append(Finding(f"На грани правила {S.rule_share(rep)} %: {items} — и перечень на {year + 1} г. изменится.",
+        # flips of one school all go one way: it is listed for next year (and would leave) or not (and would enter)
+        effect = moving["Если статус сменится"].iloc[0]
+        items = "; ".join(f"{r['Процедура']} ({r['До смены статуса']})" for _, r in moving.iterrows())
+        out.append(Finding(f"На грани правила {S.rule_share(rep)} %: школа {effect}, если сменится статус любой из "
+                           f"процедур: {items}.",
                            rule=rep.meth.words.name(WATCH), source=src, severity="warning"))
     key, key_classes = key_table(rep)
     worse = key[key["Сравнение с регионом"] == "хуже региона"] if len(key) else key
