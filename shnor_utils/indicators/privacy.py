@@ -68,7 +68,7 @@ SCHOOL_SIGNS = frozenset({
 # Not aggregates of people's results.
 NOT_PEOPLE = frozenset({
     # a school's verdicts and counts (procedures, risk factors)
-    "shnor", "risk_school", "shnor_official", "low_procedures", "alt_bottom_decile", "risk_high_factors",
+    "shnor", "risk_school", "shnor_official", "shnor_watch", "low_procedures", "alt_bottom_decile", "risk_high_factors",
     # over schools or municipalities
     "shnor_share", "shnor_count", "risk_school_share", "risk_school_count", "shnor_free_municipalities",
     "shnor_official_agreement", "shnor_positive_dynamics", "nsu_positive_dynamics", "shnor_risk_profiled",

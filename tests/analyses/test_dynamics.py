@@ -52,18 +52,25 @@ def test_dd_by_hand():
         ("school", "s2", 2023, "vpr_share_2", "Математика", 5, 40.0, 4, None),
         ("school", "s2", 2024, "vpr_share_2", "Математика", 5, 0.0, 4, None),     # 4 participants → small group
         ("region", "region", 2023, "staffing_rate", None, None, 97.0, 100, None),
-        ("region", "region", 2024, "staffing_rate", None, None, 95.5, 100, None),  # −1.5, tol 1 → negative
+        ("region", "region", 2024, "staffing_rate", None, None, 95.5, 100, None),  # −1.5 over 100: noise → stable
+        ("region", "region", 2023, "teacher_load", None, None, 1.30, None, None),
+        ("region", "region", 2024, "teacher_load", None, None, 1.45, None, None),  # +0.15 ≥ 0.1, no n → negative
         ("region", "region", 2023, "not_in_catalogue", None, None, 1.0, 1, None),
         ("region", "region", 2024, "not_in_catalogue", None, None, 9.0, 1, None),
     )
     dd = D.dd_rows(table, None, METH)
     got = {(r.entity_id, r.indicator_id, int(r.year)): (round(float(r.value), 6), r.flag) for r in dd.itertuples()}
     assert got == {
-        ("s1", "vpr_share_2_dd", 2024): (-12.0, "positive"),
-        ("s1", "vpr_share_2_dd", 2025): (10.0, "negative"),
+        # 30 % → 18 % of 20 pupils (6 → 3.6): the Newcombe interval holds zero → no significant change
+        ("s1", "vpr_share_2_dd", 2024): (-12.0, "stable"),
+        ("s1", "vpr_share_2_dd", 2025): (10.0, "stable"),
         ("s2", "vpr_share_2_dd", 2024): (-40.0, "small_group"),
-        ("region", "staffing_rate_dd", 2024): (-1.5, "negative"),
+        ("region", "staffing_rate_dd", 2024): (-1.5, "stable"),
+        ("region", "teacher_load_dd", 2024): (0.15, "negative"),
     }
+    # n of both years ride along: denominator = n(t), numerator = n(t−1)
+    r = dd[(dd.entity_id == "s1") & (dd.year == 2024)].iloc[0]
+    assert (r.denominator, r.numerator) == (20, 20)
     # subject and grade survive the NA-safe join
     s1 = dd[dd.entity_id == "s1"].iloc[0]
     assert (s1.subject, int(s1.grade)) == ("Математика", 5)
@@ -86,8 +93,11 @@ def test_targets_and_plan_fact():
     assert D.target_for(i4, 2018) == (None, None)
     pf = D.plan_fact(65.0, i4, 2022)               # 65 − 70 = −5 п.п.: below plan
     assert pf["gap"] == -5 and pf["met"] is False
+    pf = D.plan_fact(65.0, i4, 2026)               # the programme ended in 2022: stale, never a miss
+    assert pf["stale"] and pf["met"] is None and pf["gap"] is None and pf["target_year"] == 2022
     no_att = D.catalogue(load_methodology(REGIONS / "tomsk"))["no_attestat"]
     pf = D.plan_fact(5.0, no_att, 2024, {"grade": 9})  # lower is better: target 6, fact 5 → +1 better
+    # (2024 is the target's own year in the overlay: judged)
     assert pf["gap"] == 1 and pf["met"] is True
     # seed 000 sets the target for the 9th grade only (`target_where`): the 11th grade has none
     assert D.plan_fact(5.0, no_att, 2024, {"grade": 11, "subject": None})["target"] is None
@@ -138,3 +148,76 @@ def test_demo_export_carries_dd_and_teacher_ids(demo_small):
     dd = ind[(ind.indicator_id == "staffing_rate_dd") & (ind.level == "region") & ind.subject.isna()].iloc[-1]
     base = ind[(ind.indicator_id == "staffing_rate") & (ind.level == "region") & ind.subject.isna()].set_index("year")
     assert dd.value == pytest.approx(base.loc[dd.year, "value"] - base.loc[dd.year - 1, "value"])
+
+
+# ---- the significance rule (issue 14, point 2), hand-made cases ------------------------------------------
+def _share_dd(p0, n0, p1, n1, ind="vpr_share_2"):
+    table = rows(("school", "s1", 2024, ind, "Математика", 6, p0, n0, None),
+                 ("school", "s1", 2025, ind, "Математика", 6, p1, n1, None))
+    return D.dd_rows(table, None, METH).iloc[0]
+
+
+def test_thirteen_points_in_a_class_of_sixteen_is_no_significant_change():
+    # 2/16 = 12.5 % → 4.2/16 ≈ 25.5 %: +13 п.п. ≥ tolerance 10, but one pupil ≈ 6 п.п.
+    r = _share_dd(12.5, 16, 25.5, 16)
+    assert r.value == pytest.approx(13.0) and r.flag == "stable"
+    assert r.ci_low < 0 < r.ci_high                  # the interval of the difference holds zero
+    assert D.CLASS_RU[r.flag] == "без существенных изменений"
+
+
+def test_large_change_with_large_n_is_significant():
+    # 10 % → 25 % of 400 pupils each: Newcombe interval ≈ [+9.9; +20.1] п.п. excludes zero
+    r = _share_dd(10.0, 400, 25.0, 400)
+    assert r.flag == "negative" and 9 < r.ci_low < 11 and 19 < r.ci_high < 21
+    r = _share_dd(25.0, 400, 10.0, 400)
+    assert r.flag == "positive"
+
+
+def test_newcombe_interval_by_hand():
+    # Newcombe (1998) table II example 1: 56/70 vs 48/80 → difference 0.2, interval [0.0524; 0.3339]
+    low, high = D.diff_interval([100 * 56 / 70], [70], [100 * 48 / 80], [80], [None], [None], [None], [None], "%", 1.96)
+    assert low[0] == pytest.approx(5.24, abs=0.01) and high[0] == pytest.approx(33.39, abs=0.01)
+
+
+def test_minus_zero_is_never_a_change():
+    # a mean score −0.04 with tolerance 0 and no interval: prints «−0,0» → no change
+    assert D.classify([-0.04, 0.04, -0.06], "higher", 0, ndigits=1).tolist() == ["stable", "stable", "negative"]
+    table = rows(("region", "region", 2024, "gia_mean_score", "История", None, 60.00, 5000, None),
+                 ("region", "region", 2025, "gia_mean_score", "История", None, 59.96, 5000, None))
+    assert D.dd_rows(table, None, METH).iloc[0].flag == "stable"
+
+
+def test_mean_uses_interval_of_the_difference():
+    # two means with 95 % half-widths 1.5 and 2.0: DD −3 → interval −3 ± 2.5 excludes 0 → negative;
+    # DD −2 → −2 ± 2.5 holds 0 → no significant change
+    def dd(prev, cur):
+        t = rows(("region", "region", 2024, "gia_mean_score", "История", None, prev, 50, None),
+                 ("region", "region", 2025, "gia_mean_score", "История", None, cur, 50, None))
+        t.loc[0, ["ci_low", "ci_high"]] = [prev - 1.5, prev + 1.5]
+        t.loc[1, ["ci_low", "ci_high"]] = [cur - 2.0, cur + 2.0]
+        return D.dd_rows(t, None, METH).iloc[0]
+    r = dd(60.0, 57.0)
+    assert r.flag == "negative" and r.ci_high == pytest.approx(-0.5)
+    assert dd(60.0, 58.0).flag == "stable"
+
+
+def test_direction_of_journal_shares():
+    cat = D.catalogue(METH)
+    # «повысили» (ВПР above the journal) is a disagreement, not an improvement: lower is better, with a reason
+    assert cat["vpr_journal_higher"]["direction"] == "lower" and cat["vpr_journal_higher"]["direction_reason"]
+    assert cat["vpr_journal_lower"]["direction"] == "lower"
+    assert cat["vpr_journal_confirm"]["direction"] == "higher"
+
+
+def test_plan_capped_at_hundred_percent():
+    entry = {"unit": "%", "direction": "higher", "targets": {2025: 108.0}}
+    pf = D.plan_fact(95.0, entry, 2025)
+    assert pf["target"] == 100.0 and pf["capped"] and pf["gap"] == -5.0
+
+
+def test_mean_score_interval_by_hand():
+    # scores 50, 60, 70: mean 60, s = 10, half-width 1.96·10/√3 = 11.316
+    from shnor_utils.analyses.gia.compute import _mean_rows
+    counts = pd.DataFrame({"score_sum": [180.0], "score_sq": [50.0**2 + 60.0**2 + 70.0**2], "scored_n": [3]})
+    r = _mean_rows(counts, "gia_mean_score", "score_sum", "scored_n", "score_sq", 1.96).iloc[0]
+    assert r.value == 60 and r.ci_high - 60 == pytest.approx(11.316, abs=1e-3)

@@ -226,11 +226,15 @@ def test_plan_vs_fact_by_hand():
     assert t.loc["C10c-ЕГЭ", "status"] == "нет данных"
     # C10d: 90 % × 1.2 = 108 % → capped at 100 %; fact 95 % → not achieved, gap −5 п.п.
     assert (t.loc["C10d", "plan"], t.loc["C10d", "gap"]) == (100.0, -5.0)
+    assert t.loc["C10d", "rule"].endswith("не более 100 %")          # the cap is stated
     assert "I2" not in t.index  # another region's programme
-    # I2 (Kirensky): plan 100 % (the 2022 value carries on), fact 90 % → gap −10 п.п.
+    # I2 (Kirensky, 2019–2022): the programme ended before 2024 — shown (plan 100 %, gap −10 п.п.), never a miss
     k = plan_vs_fact(ind, load_methodology(REGIONS / "kirensky"), "school", "s1", 2024).set_index("id")
     assert list(k.index) == ["I2"]
-    assert (k.loc["I2", "plan"], k.loc["I2", "gap"], k.loc["I2", "status"]) == (100.0, -10.0, "не достигнута")
+    assert (k.loc["I2", "plan"], k.loc["I2", "gap"], k.loc["I2", "status"]) == (100.0, -10.0, "срок цели истёк")
+    # in its own year 2022 the same plan is judged
+    k22 = plan_vs_fact(ind.assign(year=ind["year"] - 2), load_methodology(REGIONS / "kirensky"), "school", "s1", 2022)
+    assert k22.set_index("id").loc["I2", "status"] == "не достигнута"
     # the package defaults hold no programme: an empty table with its columns
     none = plan_vs_fact(ind, load_methodology(), "school", "s1", 2024)
     assert none.empty and {"id", "status", "plan", "fact"} <= set(none.columns)

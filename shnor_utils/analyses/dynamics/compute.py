@@ -5,13 +5,17 @@ analyses add later, without code changes here):
 
 - **DD = D(t) − D(t−1)** (seed 001, Тюмень) for every catalogue indicator and entity × subject ×
   grade × exam whose previous year is in the data; rows `<id>_dd`, value = DD (п.п. for shares).
-- Classification with the catalogue direction and a tolerance: the change in the «better»
-  direction s = DD (higher is better) or −DD (lower is better);
+- Classification with the catalogue direction, a tolerance and the significance rule: the change
+  in the «better» direction s = DD (higher is better) or −DD (lower is better), DD rounded to the
+  precision the report prints (a «−0,0» is no change);
   s ≥ tol and s > 0 → «положительная» (`positive`), s ≤ −tol and s < 0 → «отрицательная»
-  (`negative`), otherwise «стабильная» (`stable`). ФИОКО: +10 п.п. of «2» is negative, so the
-  tolerance of `vpr_share_2` is 10 and exactly +10 п.п. is already negative. Small groups (flag
-  `small_group` in either year, or fewer than `small_groups.min_for_share` participants for
-  pupils' results) get `small_group` and no class.
+  (`negative`) — but only when the change is distinguishable from sampling noise: the
+  `dynamics.significance_z` interval of the difference excludes zero (`diff_interval`); otherwise
+  «без существенных изменений» (`stable`). ФИОКО: +10 п.п. of «2» is negative, so the
+  tolerance of `vpr_share_2` is 10 and exactly +10 п.п. is already negative (when significant).
+  Small groups (flag `small_group` in either year, or fewer than `small_groups.min_for_share`
+  participants for pupils' results) get `small_group` and no class. DD rows carry the interval of
+  the difference in ci_low / ci_high and n of the two years in denominator (t) and numerator (t−1).
 - `shnor_positive_dynamics` (seed 001, ≥ 25 %) and `nsu_positive_dynamics` (seed 004, I3):
   share of the ШНОР (НСУ) schools of year t whose results improved (rule in
   `dynamics.positive_rule`).
@@ -21,12 +25,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from shnor_utils.indicators.stats import wilson_ci
 from shnor_utils.indicators.table import rollup_counts, share_rows
 from shnor_utils.methodology import Methodology
 
 KEYS = ["level", "entity_id", "indicator_id", "subject", "grade", "exam"]
-CLASS_RU = {"positive": "положительная", "negative": "отрицательная", "stable": "стабильная",
+CLASS_RU = {"positive": "положительная", "negative": "отрицательная", "stable": "без существенных изменений",
             "small_group": "недостаточно данных"}
+DIGITS = {"%": 1, "ставок": 2, "шт.": 0}   # the precision a report prints DD with (others: 1)
 DIRECTION_RU = {"higher": "больше — лучше", "lower": "меньше — лучше"}
 
 
@@ -51,12 +57,58 @@ def tolerance(entry: dict, meth: Methodology) -> float:
     return float(meth.threshold("dynamics.stable_zero_unit"))
 
 
-def classify(dd, direction: str, tol: float) -> pd.Series:
-    """'positive' / 'negative' / 'stable' of each DD (NA where DD is missing)."""
+def digits(unit: str | None) -> int:
+    """Decimals a report prints a value (and its DD) of `unit` with."""
+    return DIGITS.get(unit or "", 1)
+
+
+def classify(dd, direction: str, tol: float, significant=None, ndigits: int | None = None) -> pd.Series:
+    """'positive' / 'negative' / 'stable' of each DD (NA where DD is missing).
+
+    `significant` (bool per DD, NA = the data give no interval to test) — a change the significance
+    rule cannot tell from noise is 'stable' whatever its size; `ndigits` — DD is rounded to the
+    printed precision first, so «−0,0» is never a change."""
     dd = pd.Series(dd, dtype="float64")
-    s = dd if direction == "higher" else -dd
-    out = np.select([(s >= tol) & (s > 0), (s <= -tol) & (s < 0)], ["positive", "negative"], default="stable")
+    shown = dd.round(ndigits) if ndigits is not None else dd
+    s = shown if direction == "higher" else -shown
+    ok = pd.Series(True, index=dd.index) if significant is None else \
+        pd.Series(significant, index=dd.index, dtype="boolean").fillna(True).astype(bool)
+    out = np.select([(s >= tol) & (s > 0) & ok, (s <= -tol) & (s < 0) & ok], ["positive", "negative"], default="stable")
     return pd.Series(out, index=dd.index, dtype="string").where(dd.notna(), pd.NA)
+
+
+def diff_interval(value, n, previous, prev_n, ci_low, ci_high, prev_low, prev_high, unit, z: float):
+    """Interval (low, high) of DD = D(t) − D(t−1) at the level of `z` (NaN where untestable).
+
+    Shares (unit %) with n in both years: Newcombe's hybrid score interval of the difference of two
+    independent proportions (Newcombe 1998, method 10), built from the two Wilson intervals — it
+    keeps its coverage in classes of 15–30 pupils where the plain Wald interval does not.
+    Other indicators with an interval in both years (means: x̄ ± z·s/√n): the normal interval of
+    the difference, DD ± √(h(t)² + h(t−1)²), h = half-width. Neither: NaN (counts and ОО-1
+    figures are a full count, not a sample — the tolerance alone decides)."""
+    v1, v0 = np.asarray(value, "float64"), np.asarray(previous, "float64")
+    n1, n0 = np.asarray(n, "float64"), np.asarray(prev_n, "float64")
+    d = v1 - v0
+    share = np.full(d.shape, unit == "%") & (n1 > 0) & (n0 > 0)
+    l1, u1 = wilson_ci(np.round(v1 * n1 / 100), n1, z)
+    l0, u0 = wilson_ci(np.round(v0 * n0 / 100), n0, z)
+    with np.errstate(invalid="ignore"):
+        lo_s = d - np.sqrt((v1 - l1) ** 2 + (u0 - v0) ** 2)
+        hi_s = d + np.sqrt((u1 - v1) ** 2 + (v0 - l0) ** 2)
+        h1 = (np.asarray(ci_high, "float64") - np.asarray(ci_low, "float64")) / 2
+        h0 = (np.asarray(prev_high, "float64") - np.asarray(prev_low, "float64")) / 2
+        h = np.sqrt(h1 ** 2 + h0 ** 2)
+    low = np.where(share, lo_s, d - h)
+    high = np.where(share, hi_s, d + h)
+    return low, high
+
+
+def significant(low, high) -> pd.Series:
+    """True where the interval of the difference excludes zero, False where it holds zero, NA where
+    there is no interval."""
+    low, high = pd.Series(low, dtype="float64"), pd.Series(high, dtype="float64")
+    out = ((low > 0) | (high < 0)).astype("boolean")
+    return out.mask(low.isna() | high.isna(), pd.NA)
 
 
 def _applies(entry: dict, where: dict | None) -> bool:
@@ -107,9 +159,13 @@ def dd_table(table: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(columns=[*KEYS, "year", "value", "previous", "flag"])
     rows = rows.reset_index(drop=True)
-    keyed = pd.concat([_key_frame(rows), rows[["year", "value", "denominator", "flag"]]], axis=1)
+    for c in ("ci_low", "ci_high"):
+        if c not in rows:
+            rows[c] = np.nan
+    keyed = pd.concat([_key_frame(rows), rows[["year", "value", "denominator", "flag", "ci_low", "ci_high"]]], axis=1)
     prev = keyed.assign(year=keyed["year"] + 1).rename(
-        columns={"value": "previous", "denominator": "prev_denominator", "flag": "prev_flag"})
+        columns={"value": "previous", "denominator": "prev_denominator", "flag": "prev_flag",
+                 "ci_low": "prev_low", "ci_high": "prev_high"})
     both = keyed.merge(prev, on=[*KEYS, "year"], how="inner")
     if both.empty:  # a single year: no DD yet
         return pd.DataFrame(columns=[*KEYS, "year", "value", "previous", "flag", "dd"])
@@ -119,11 +175,16 @@ def dd_table(table: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     small = (both["flag"].eq("small_group").fillna(False) | both["prev_flag"].eq("small_group").fillna(False)
              | (both["indicator_id"].isin(results)
                 & ((both["denominator"] < min_n).fillna(False) | (both["prev_denominator"] < min_n).fillna(False))))
+    z = meth.threshold("dynamics.significance_z")
     parts = []
     for ind, group in both.groupby("indicator_id"):
         entry = cat[ind]
-        flag = classify(group["dd"], entry.get("direction", "higher"), tolerance(entry, meth))
-        parts.append(group.assign(flag=flag.mask(small[group.index], "small_group")))
+        unit = entry.get("unit")
+        low, high = diff_interval(group["value"], group["denominator"], group["previous"], group["prev_denominator"],
+                                  group["ci_low"], group["ci_high"], group["prev_low"], group["prev_high"], unit, z)
+        sig = significant(low, high).set_axis(group.index)
+        flag = classify(group["dd"], entry.get("direction", "higher"), tolerance(entry, meth), sig, digits(unit))
+        parts.append(group.assign(flag=flag.mask(small[group.index], "small_group"), dd_low=low, dd_high=high))
     out = pd.concat(parts, ignore_index=True)
     for c in ("subject", "exam"):
         out[c] = out[c].replace("\0", pd.NA)
@@ -136,8 +197,9 @@ def dd_rows(table: pd.DataFrame, ds, meth: Methodology) -> pd.DataFrame:
     dd = dd_table(table, meth)
     if dd.empty:
         return dd
-    return dd.assign(indicator_id=dd["indicator_id"] + "_dd", value=dd["dd"], numerator=pd.NA,
-                     denominator=pd.NA, ci_low=pd.NA, ci_high=pd.NA)
+    # n of the two years ride along (denominator: year t, numerator: year t−1) so a report shows both
+    return dd.assign(indicator_id=dd["indicator_id"] + "_dd", value=dd["dd"], numerator=dd["prev_denominator"],
+                     denominator=dd["denominator"], ci_low=dd["dd_low"], ci_high=dd["dd_high"])
 
 
 # ---- share of ШНОР / НСУ schools with positive dynamics -----------------------------------------------
@@ -196,7 +258,9 @@ def positive_share(table: pd.DataFrame, ds, meth: Methodology, which: str, indic
     if indicator_id == "shnor_positive_dynamics":
         targets = pd.Series(float(meth.threshold("dynamics.shnor_positive_target")), index=rows.index)
     else:
-        targets = rows["year"].map(lambda y: target_for(entry, int(y))[0]).astype("float64")
+        # only a target set for the year itself is judged (a finished programme's target is not a miss)
+        targets = rows["year"].map(lambda y: plan_fact(None, entry, int(y))["target"]
+                                   if not plan_fact(None, entry, int(y))["stale"] else None).astype("float64")
     below = ~school & (rows["value"] < targets).fillna(False)
     rows["flag"] = pd.Series(pd.NA, index=rows.index, dtype="string").mask(below, "below_target")
     return rows
@@ -224,10 +288,18 @@ def series(table: pd.DataFrame, indicator_id: str, level: str, entity_id: str, *
 
 def plan_fact(value: float, entry: dict, year: int, where: dict | None = None) -> dict:
     """Plan vs fact: the target that applies to `year` (and to the row `where`), its year and the gap
-    fact − plan (signed so that a positive gap is always «лучше цели»)."""
-    target, target_year = target_for(entry, year, where)
-    if target is None or value is None or pd.isna(value):
-        return {"target": target, "target_year": target_year, "gap": None, "met": None}
-    gap = value - target if entry.get("direction", "higher") == "higher" else target - value
-    return {"target": target, "target_year": target_year, "gap": gap, "met": gap >= 0}
+    fact − plan (signed so that a positive gap is always «лучше цели»).
 
+    Only a target set for `year` itself is judged: a target of an earlier year (a programme that has
+    ended) is returned with `stale` = True and never counted as a miss (`met` None). A share's plan
+    is capped at what is possible (0–100 %): `capped` = True says the stated plan was cut."""
+    target, target_year = target_for(entry, year, where)
+    stale = target is not None and target_year != int(year)
+    capped = False
+    if target is not None and entry.get("unit") == "%" and not 0 <= target <= 100:
+        target, capped = min(max(target, 0.0), 100.0), True
+    out = {"target": target, "target_year": target_year, "gap": None, "met": None, "stale": stale, "capped": capped}
+    if target is None or stale or value is None or pd.isna(value):
+        return out
+    gap = value - target if entry.get("direction", "higher") == "higher" else target - value
+    return {**out, "gap": gap, "met": gap >= 0}

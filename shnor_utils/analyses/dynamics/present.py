@@ -2,12 +2,14 @@
 entity with DD, class and plan vs fact; series against municipality and region; findings."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from shnor_utils.analyses.dynamics import compute
 from shnor_utils.analyses.dynamics.compute import CLASS_RU, DIRECTION_RU, plan_fact, tolerance, unsupported
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, fmt_num, threshold_text
+from shnor_utils.reporting.html import Finding, ci_level, fmt_num, plain, threshold_text
 
 MAX_LISTED = 8
 
@@ -17,31 +19,60 @@ def catalogue(meth) -> dict:
     return {i: meth.words.catalogue(i) for i in compute.catalogue(meth)}
 
 
+# programme codes of the seed documents (R1–R14, C10a–d, I1–I4, «Т-объективность»): provenance, not reading
+_CODES = re.compile(r"[,;]?\s*\b(?:[RCI]\d+[a-d]?(?:\s*[–-]\s*(?:[RCI]?\d+)?[a-d]?)?)(?=[\s,;:()]|$)")
+
+
+_PLACE = re.compile(r"(seed \d{3})\s*\((?:г\. )?(?:Тюмень|Тула|Томская обл\.|Томск|Киренский район)(?:,\s*\d{4}(?:–\d{4})?)?\)")
+_KEY = re.compile(r"\s*\(\s*(?:[a-z_]+\.)+[a-z_]+\s*\)")     # «(dynamics.shnor_positive_target)»: a methodology key
+
+
+def reader_text(meth, text: str) -> str:
+    """Text of a source as a reader sees it: documents by name (`plain`, without repeating their place
+    and year), no programme codes, no methodology keys, «DD = D(t) − D(t−1)» in words."""
+    text = _KEY.sub("", _PLACE.sub(r"\1", text or "")).replace("DD = D(t) − D(t−1)", "изменение за год")
+    out = _CODES.sub("", _KEY.sub("", plain(meth, text)))
+    out = re.sub(r"\bseed\b", "документ", out.replace("в seed ", "в документе "))
+    return re.sub(r"\(\s*[,;]?\s*", "(", re.sub(r"\s{2,}", " ", out)).replace("()", "").strip(" ,;:")
+
+
+def level_text(rep: Report) -> str:
+    """«95» — the level of the interval of a change (dynamics.significance_z)."""
+    return ci_level(rep.meth.threshold("dynamics.significance_z"))
+
+
 def tolerance_note(rep: Report) -> str:
-    """Note under the table of dynamics: arrows and the «стабильная» band."""
-    return ("↑ — лучше, когда больше; ↓ — лучше, когда меньше. Динамика «стабильная», если изменение меньше допуска "
-            f"показателя (для доли «2» — {fmt_num(tolerance(catalogue(rep.meth)['vpr_share_2'], rep.meth), 0)} п.п., ФИОКО); "
-            "группы меньше установленного минимума не оцениваются.")
+    """Note under the table of dynamics: arrows, the tolerance and the significance rule."""
+    tol = fmt_num(tolerance(compute.catalogue(rep.meth)["vpr_share_2"], rep.meth), 0)
+    return ("↑ — лучше, когда больше; ↓ — лучше, когда меньше. Изменение — значение отчётного года минус значение "
+            "прошлого года (для долей — в процентных пунктах, п.п.); n — число участников (педагогов, ставок) в прошлом "
+            "и в отчётном году. Динамика положительная или отрицательная, только если изменение не меньше допуска "
+            f"показателя (для доли «2» — {tol} п.п., ФИОКО) и его {level_text(rep)}-процентный интервал не содержит нуля, "
+            "то есть изменение нельзя объяснить случайным составом участников; иначе — «без существенных изменений». "
+            "Группы меньше установленного минимума не оцениваются. Цель прошлых лет (программа завершилась) "
+            "показывается для справки и не считается невыполненной.")
 
 
 def positive_share_caption(rep: Report) -> str:
-    return ("Таблица 2. Доля школ с положительной динамикой (seed 001: ≥ "
-            f"{threshold_text(rep.meth, 'dynamics.shnor_positive_target')} %; seed 004: I3)")
+    return ("Таблица 2. Доля школ с положительной динамикой (цель для ШНОР — не менее "
+            f"{threshold_text(rep.meth, 'dynamics.shnor_positive_target')} %, {reader_text(rep.meth, 'seed 001')})")
 
 
 def _value(v, unit: str) -> str:
     if v is None or pd.isna(v):
         return "—"
     if unit == "%":
-        return fmt_num(v, 1) + " %"
-    return fmt_num(v, 2 if unit == "ставок" else (0 if unit == "шт." else 1))
+        return fmt_num(v, compute.digits(unit)) + "\u00a0%"
+    return fmt_num(v, compute.digits(unit))
 
 
 def _dd(v, unit: str) -> str:
+    """A change as printed: sign only when it is not zero at the printed precision («0,0», never «−0,0»)."""
     if v is None or pd.isna(v):
         return "—"
+    v = round(float(v), compute.digits(unit))
     sign = "+" if v > 0 else "−" if v < 0 else ""
-    return sign + _value(abs(v), unit).replace(" %", " п.п.")
+    return sign + _value(abs(v), unit).replace("\u00a0%", "\u00a0п.п.")
 
 
 def _label(name: str, subject, grade, exam) -> str:
@@ -58,16 +89,33 @@ def entity_series(rep: Report, level: str | None = None, entity: str | None = No
     mine = ind[(ind["level"] == level) & (ind["entity_id"] == entity)]
     base = mine[mine["indicator_id"].isin(list(cat))]
     dd = mine[mine["indicator_id"].str.endswith("_dd")]
-    dd = dd.assign(indicator_id=dd["indicator_id"].str[:-3])[["indicator_id", "subject", "grade", "exam", "year", "value", "flag"]]
+    dd = dd.assign(indicator_id=dd["indicator_id"].str[:-3])[["indicator_id", "subject", "grade", "exam", "year", "value",
+                                                               "flag", "numerator", "ci_low", "ci_high"]]
     keys = ["indicator_id", "subject", "grade", "exam", "year"]
     merged = base[[*keys, "value", "denominator"]].merge(
-        dd.rename(columns={"value": "dd", "flag": "class"}), on=keys, how="left")
+        dd.rename(columns={"value": "dd", "flag": "class", "numerator": "n_prev", "ci_low": "dd_low", "ci_high": "dd_high"}),
+        on=keys, how="left")
     return merged
 
 
+def _n(v) -> str:
+    return "—" if v is None or pd.isna(v) else fmt_num(v, 0)
+
+
+def _target_text(pf: dict, unit: str) -> str:
+    if pf["target"] is None:
+        return "—"
+    text = f"{_value(pf['target'], unit)} ({pf['target_year']} г."
+    if pf.get("stale"):
+        text += ", срок цели истёк"
+    if pf.get("capped"):
+        text += ", ограничено максимумом доли"
+    return text + ")"
+
+
 def dynamics_table(rep: Report) -> tuple[pd.DataFrame, list]:
-    """One row per indicator (× subject × grade × exam) of the entity: values by year, DD of the
-    report year, class, and the seed target with the gap."""
+    """One row per indicator (× subject × grade × exam) of the entity: values by year, the change of
+    the report year with n of both years and its interval, class, and the target with the gap."""
     cat = catalogue(rep.meth)
     s = entity_series(rep)
     if s.empty:
@@ -75,6 +123,7 @@ def dynamics_table(rep: Report) -> tuple[pd.DataFrame, list]:
     years = sorted(int(y) for y in s["year"].dropna().unique() if int(y) <= rep.year)[-5:]
     order = {ind: i for i, ind in enumerate(cat)}
     s = s.assign(_o=s["indicator_id"].map(order)).sort_values(["_o", "exam", "subject", "grade", "year"], na_position="first")
+    level = level_text(rep)
     out, classes = [], []
     for (ind, subject, grade, exam), g in s.groupby(["indicator_id", "subject", "grade", "exam"], dropna=False, sort=False):
         entry = cat[ind]
@@ -86,11 +135,14 @@ def dynamics_table(rep: Report) -> tuple[pd.DataFrame, list]:
         for y in years:
             row[str(y)] = _value(by_year["value"].get(y), unit)
         cur = by_year.loc[rep.year]
-        row["DD"] = _dd(cur["dd"], unit)
+        row[f"n, {rep.year - 1} / {rep.year}"] = f"{_n(cur['n_prev'])} / {_n(cur['denominator'])}" if pd.notna(cur["dd"]) else _n(cur["denominator"])
+        row["Изменение"] = _dd(cur["dd"], unit)
+        row[f"Интервал изменения ({level} %)"] = (f"{_dd(cur['dd_low'], unit)} … {_dd(cur['dd_high'], unit)}"
+                                                  if pd.notna(cur["dd_low"]) else "—")
         cls = cur["class"] if pd.notna(cur["class"]) else None
         row["Динамика"] = CLASS_RU.get(cls, "—")
         pf = plan_fact(cur["value"], entry, rep.year, {"level": rep.scope, "subject": subject, "grade": grade, "exam": exam})
-        row["Цель"] = f"{_value(pf['target'], unit)} ({pf['target_year']})" if pf["target"] is not None else "—"
+        row["Цель"] = _target_text(pf, unit)
         row["Факт − цель"] = _dd(pf["gap"], unit) if pf["gap"] is not None else "—"
         out.append(row)
         classes.append({"negative": "shnor-flag", "positive": "shnor-ok", "small_group": "shnor-small"}.get(cls, ""))
@@ -123,31 +175,38 @@ def positive_share_table(rep: Report) -> pd.DataFrame:
     for iid in ("shnor_positive_dynamics", "nsu_positive_dynamics"):
         rows = ind[(ind["indicator_id"] == iid) & (ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id)]
         for _, r in rows.sort_values("year").iterrows():
+            stale = False
             if iid == "shnor_positive_dynamics":
                 target, ty = rep.meth.threshold("dynamics.shnor_positive_target"), None
             else:
                 pf = plan_fact(r["value"], cat[iid], int(r["year"]))
-                target, ty = pf["target"], pf["target_year"]
+                target, ty, stale = pf["target"], pf["target_year"], pf["stale"]
             out.append({"Показатель": cat[iid]["name"], "Год": int(r["year"]),
                         "Школ в перечне (оценено)": fmt_num(r["denominator"], 0),
                         "С положительной динамикой": fmt_num(r["numerator"], 0), "Доля": _value(r["value"], "%"),
-                        "Цель": ("—" if target is None else f"≥ {_value(target, '%')}" + (f" ({ty})" if ty else "")),
-                        "Оценка": "ниже цели" if pd.notna(r["flag"]) and r["flag"] == "below_target" else ("цель достигнута" if target is not None else "")})
+                        "Цель": ("—" if target is None else f"≥ {_value(target, '%')}" + (f" ({ty} г.)" if ty else "")),
+                        "Оценка": ("срок цели истёк" if stale else "ниже цели" if pd.notna(r["flag"]) and r["flag"] == "below_target"
+                                   else ("цель достигнута" if target is not None else ""))})
     return pd.DataFrame(out)
 
 
 def catalogue_table(rep: Report) -> pd.DataFrame:
-    """The catalogue: id, name, unit, direction, tolerance, source, status."""
+    """The catalogue: name, formula, unit, direction (with its reason), tolerance, source, status."""
     status = {"computed": "рассчитывается", "supportable": "данные есть, расчёт в другом отчёте"}
-    return pd.DataFrame([{"Код": i, "Показатель": e["name"], "Формула": e["formula"], "Ед.": e["unit"],
-                          "Направление": DIRECTION_RU[e["direction"]],
-                          "Допуск «стабильной» динамики": fmt_num(tolerance(e, rep.meth), 1),
-                          "Источник": e["source"], "Статус": status.get(e["status"], e["status"])}
-                         for i, e in catalogue(rep.meth).items()])
+
+    def direction(e):
+        reason = reader_text(rep.meth, e.get("direction_reason", ""))
+        return DIRECTION_RU[e["direction"]] + (f": {reason}" if reason else "")
+    return pd.DataFrame([{"Показатель": e["name"], "Формула": e["formula"], "Ед.": e["unit"],
+                          "Направление": direction(e),
+                          "Допуск изменения": fmt_num(tolerance(e, rep.meth), 1),
+                          "Источник": reader_text(rep.meth, e["source"]), "Статус": status.get(e["status"], e["status"])}
+                         for e in catalogue(rep.meth).values()])
 
 
 def unsupported_table(rep: Report) -> pd.DataFrame:
-    return pd.DataFrame([{"Seed": u["seed"], "Показатель": u["name"], "Почему не рассчитывается": u["reason"]}
+    return pd.DataFrame([{"Документ": reader_text(rep.meth, f"seed {u['seed']}" if str(u["seed"]).isdigit() else str(u["seed"])),
+                          "Показатель": reader_text(rep.meth, u["name"]), "Почему не рассчитывается": reader_text(rep.meth, u["reason"])}
                          for u in unsupported(rep.meth)])
 
 
@@ -162,14 +221,15 @@ def findings(rep: Report) -> list[Finding]:
         e = cat[r["indicator_id"]]
         tol = tolerance(e, rep.meth)
         out.append(Finding(
-            f"{_label(e['name'], r['subject'], r['grade'], r['exam'])}: отрицательная динамика, DD = {_dd(r['dd'], e['unit'])} "
-            f"({_value(r['value'], e['unit'])} в {rep.year} г.).",
-            rule=f"DD = D(t) − D(t−1); {DIRECTION_RU[e['direction']]}; допуск {fmt_num(tol, 1)}",
+            f"{_label(e['name'], r['subject'], r['grade'], r['exam'])}: отрицательная динамика, изменение {_dd(r['dd'], e['unit'])} "
+            f"({_value(r['value'], e['unit'])} в {rep.year} г.; n = {_n(r['n_prev'])} / {_n(r['denominator'])}).",
+            rule=(f"изменение за год; {DIRECTION_RU[e['direction']]}; допуск {fmt_num(tol, 1)}; "
+                  f"{level_text(rep)}-процентный интервал изменения не содержит нуля"),
             source=e.get("tolerance_source") or (e["source"] if e.get("tolerance") is not None
                                                  else rep.meth.source("dynamics.tolerance_pp")), severity="flag"))
     if len(neg) > MAX_LISTED:
         out.append(Finding(f"И ещё {len(neg) - MAX_LISTED} показателей с отрицательной динамикой — см. таблицу.",
-                           rule="DD = D(t) − D(t−1)", source="seed 001 (Тюмень, 2021)"))
+                           rule="изменение за год", source="seed 001"))
     for _, r in cur.iterrows():
         e = cat[r["indicator_id"]]
         pf = plan_fact(r["value"], e, rep.year,

@@ -114,20 +114,30 @@ def result_counts(s: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     }).astype("int64")
     flags["mark_sum"] = s["mark_f"].fillna(0)
     flags["score_sum"] = s["score"].fillna(0)
+    flags["score_sq"] = s["score"].fillna(0) ** 2   # for the interval of the mean score (dynamics §5.2)
     keys = s[["school_id", "year", "exam", "label", "grade"]].rename(columns={"label": "subject"})
     return pd.concat([keys, flags], axis=1).groupby(["school_id", *KEYS], dropna=False, observed=True).sum().reset_index()
 
 
-def _mean_rows(counts: pd.DataFrame, indicator_id: str, total: str, n: str) -> pd.DataFrame:
+def _mean_rows(counts: pd.DataFrame, indicator_id: str, total: str, n: str, squares: str | None = None,
+               z: float = 1.96) -> pd.DataFrame:
+    """Mean rows; with the sum of squares, the normal interval x̄ ± z·s/√n (s: sample SD; n ≥ 2)."""
     rows = counts[counts[n] > 0]
-    return rows.assign(indicator_id=indicator_id, value=rows[total] / rows[n], numerator=rows[total], denominator=rows[n])
+    out = rows.assign(indicator_id=indicator_id, value=rows[total] / rows[n], numerator=rows[total], denominator=rows[n])
+    if squares is not None:
+        k = rows[n].astype("float64")
+        var = ((rows[squares] - rows[total] ** 2 / k) / (k - 1)).where(k > 1).clip(lower=0)
+        half = z * np.sqrt(var / k)
+        out = out.assign(ci_low=out["value"] - half, ci_high=out["value"] + half)
+    return out
 
 
 def _shares(rolled: pd.DataFrame, indicator_id: str, numerator: str, denominator: str, z: float) -> pd.DataFrame:
     return share_rows(rolled[rolled[denominator] > 0], indicator_id, numerator, denominator, z)
 
 
-SUMS = ["judged", "below", "marked", "mark_3_5", "mark_4_5", "mark_sum", "scored_n", "score_sum", "test_n", "high", "top"]
+SUMS = ["judged", "below", "marked", "mark_3_5", "mark_4_5", "mark_sum", "scored_n", "score_sum", "score_sq", "test_n",
+        "high", "top"]
 
 
 def exam_indicators(ds, meth: Methodology) -> pd.DataFrame:
@@ -141,7 +151,7 @@ def exam_indicators(ds, meth: Methodology) -> pd.DataFrame:
         _shares(main, "gia_below_min", "below", "judged", z),
         _shares(main.assign(passed=main["judged"] - main["below"]), "gia_success", "passed", "judged", z),
         _shares(main, "gia_quality", "mark_4_5", "marked", z),
-        _mean_rows(main, "gia_mean_score", "score_sum", "scored_n"),
+        _mean_rows(main, "gia_mean_score", "score_sum", "scored_n", "score_sq", z),
         _mean_rows(main, "gia_mean_mark", "mark_sum", "marked"),
         _shares(main[main["exam"] == "ЕГЭ"], "ege_high_score", "high", "test_n", z),
     ]
@@ -308,29 +318,41 @@ def plan_vs_fact(ind: pd.DataFrame, meth: Methodology, level: str, entity: str, 
 
     absolute targets: plan = the plan value of the latest plan year ≤ `year` (before the first plan
     year: the first plan value); relative targets: plan = the entity's own value in the baseline year
-    × multiply_by or ÷ divide_by (`baseline_year` overrides the configured one)."""
+    × multiply_by or ÷ divide_by (`baseline_year` overrides the configured one).
+
+    A target whose programme has ended (the last plan year, or `target_year`, before `year`) is shown
+    with status «срок цели истёк», never as a miss; a planned share is capped at 0–100 % and the rule
+    says so («…, не более 100 %»)."""
     rows = []
     for t in targets(meth):
         fact, n = _indicator_value(ind, t, level, entity, year)
+        rule = t.get("factor_text", "")
         if t["kind"] == "absolute":
             plans = {int(k): float(v) for k, v in t["plan"].items()}
             earlier = [y for y in plans if y <= year]
             plan = plans[max(earlier)] if earlier else plans[min(plans)]
             base_year, base = int(t["baseline"]["year"]), float(t["baseline"]["value"])
+            stale = max(plans) < year
         else:
             base_year = int(baseline_year or t["baseline_year"])
             base, _ = _indicator_value(ind, t, level, entity, base_year)
             plan = base * float(t["multiply_by"]) if "multiply_by" in t else base / float(t["divide_by"])
-            plan = min(max(plan, 0.0), 100.0)  # a share cannot be planned above 100 %
+            capped = min(max(plan, 0.0), 100.0)  # a share cannot be planned above 100 %
+            if not np.isnan(plan) and capped != plan:
+                rule = f"{rule}, не более 100 %" if rule else "не более 100 %"
+            plan = capped
+            stale = t.get("target_year") is not None and int(t["target_year"]) < year
         gap = fact - plan
-        if np.isnan(fact) or np.isnan(plan):
+        if stale:
+            status = "срок цели истёк"
+        elif np.isnan(fact) or np.isnan(plan):
             status = "нет данных"
         elif (fact <= plan) if t["direction"] == "lower" else (fact >= plan):
             status = "достигнута"
         else:
             status = "не достигнута"
         rows.append({"id": t["id"], "name": t["name"], "indicator_id": t["indicator_id"], "kind": t["kind"],
-                     "rule": t.get("factor_text", ""), "baseline_year": base_year, "baseline": base, "plan": plan,
+                     "rule": rule, "baseline_year": base_year, "baseline": base, "plan": plan,
                      "fact": fact, "n": n, "gap": gap, "direction": t["direction"], "status": status,
                      "source": t["source"]})
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)
