@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from shnor_utils.errors import ReportError
+from shnor_utils.reporting.html import plural
 from shnor_utils.safeio import atomic_write_bytes
 
 FONT = "Times New Roman"
@@ -381,7 +382,7 @@ def render_docx(runs: list, workers: int, progress_out=None) -> list:
     if not todo:
         return []
     if progress_out is not None:
-        print(f"Word: {len(todo)} отчётов…", file=progress_out, flush=True)
+        print(f"Word: {len(todo)} {plural(len(todo), 'отчёт', 'отчёта', 'отчётов')}…", file=progress_out, flush=True)
     failures = []
     with cf.ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(_one, [str(r.notebook) for r in todo], [str(r.html.with_suffix(".docx")) for r in todo],
