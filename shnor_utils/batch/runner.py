@@ -205,11 +205,17 @@ def _render_batch(cfg: BatchConfig, t0: float, out, *, pdf: bool, workers: int |
         failed = {r.run_id for r, _ in failures}
         failures += render_docx([r for r in done if r.run_id not in failed], workers, progress_out=out)
     print(f"Пересоздано отчётов: {len(done) - len({r.run_id for r, _ in failures})} из {len(done)} выполненных"
-          + " (" + ", ".join(["HTML"] + (["PDF"] if pdf else []) + (["Word"] if docx else [])) + ")" + f", без выполненного блокнота {len(runs) - len(done)}, "
+          + f" ({_kinds(pdf, docx)})" + f", без выполненного блокнота {len(runs) - len(done)}, "
           f"ошибок {len(failures)} ({time.perf_counter() - t0:.0f} с). Оглавление: shnor index {cfg.path}", file=out)
     for run, error in failures:
         print(f"  ✗ {run.label}: {error}", file=out)
     return 1 if failures else 0
+
+
+def _kinds(pdf: bool, docx: bool) -> str:
+    """«HTML», «HTML и PDF», «HTML, PDF и Word»."""
+    kinds = ["HTML"] + (["PDF"] if pdf else []) + (["Word"] if docx else [])
+    return kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " и " + kinds[-1]
 
 
 def index_batch(params_path, *, out=None) -> int:

@@ -165,3 +165,30 @@ def test_cli_accepts_docx():
     assert args.docx is True
     assert build_parser().parse_args(["render", "params/demo.yaml", "--docx"]).docx is True
     assert build_parser().parse_args(["run", "params/demo.yaml"]).docx is False
+
+
+def test_run_and_render_with_docx(region, capsys):
+    """`shnor run --docx` writes a .docx next to every HTML report; `shnor render --docx` re-creates a
+    deleted one from the executed notebook, without a kernel."""
+    from tests.batch.probe import run
+
+    params = region["params"](scopes=("school",))
+    code, text = run(params, docx=True)
+    assert code == 0, text
+    reports = sorted(region["output"].rglob("probe.html"))
+    words = [p.with_suffix(".docx") for p in reports]
+    assert reports and all(w.exists() for w in words), text
+    soup = BeautifulSoup(reports[0].read_text(encoding="utf-8"), "html.parser")
+    visible = [" ".join(t.get_text(" ").split()) for t in soup.select(".jp-OutputArea p, .jp-OutputArea h1, .jp-OutputArea h2")]
+    text = [p.text for p in docx.Document(str(words[0])).paragraphs]
+    assert visible and all(v in text for v in visible), (visible, text)   # the probe's visible lines, in Word
+    words[0].unlink()
+    assert main_render(params) == 0
+    out = capsys.readouterr().out
+    assert "(HTML и Word)" in out, out
+    assert words[0].exists()
+
+
+def main_render(params) -> int:
+    from shnor_utils.cli import main
+    return main(["render", str(params), "--docx", "--workers", "1"])
