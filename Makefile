@@ -8,7 +8,7 @@ PARAMS ?= params/demo.yaml
 DEMO := data/demo
 WORKERS ?=
 
-.PHONY: setup reports demo test reference-runs lab clean help bench pdf
+.PHONY: setup reports demo test reference-runs lab clean help bench pdf docx
 .DELETE_ON_ERROR:
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make demo      — пересоздать демонстрационный регион в $(DEMO)"
 	@echo "make lab       — JupyterLab на шаблонах"
 	@echo "make reference-runs — пересчитать эталонные прогоны для nbval"
+	@echo "make docx      — все отчёты и к каждому документ Word (.docx, A4)"
 	@echo "make clean     — удалить сгенерированные данные, прогоны и отчёты"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -60,3 +61,6 @@ bench: $(STAMP)
 
 pdf: $(STAMP) $(DEMO)/schools.csv
 	$(PY) -m shnor_utils.cli run $(PARAMS) --pdf
+
+docx: $(STAMP) $(DEMO)/schools.csv
+	$(PY) -m shnor_utils.cli run $(PARAMS) --docx $(if $(WORKERS),--workers $(WORKERS))

@@ -6,8 +6,8 @@
   shnor validate DATASET
   shnor indicators DATASET --out FILE.csv
   shnor run params/demo.yaml [--workers N] [--scope school …] [--limit N] [--dry-run] [--force]
-            [--retry-failed] [--pdf] [--isolation warm|fresh] [--scheduler tcp://HOST:PORT]
-  shnor render params/demo.yaml [--pdf] [--workers N]   (HTML/PDF of the executed notebooks again)
+            [--retry-failed] [--pdf] [--docx] [--isolation warm|fresh] [--scheduler tcp://HOST:PORT]
+  shnor render params/demo.yaml [--pdf] [--docx] [--workers N]   (HTML/PDF of the executed notebooks again)
   shnor index params/demo.yaml                          (index.html, sidecars, Excel again)
   shnor whatif params/demo.yaml --set low_results_rule.share_failed=25 [--set …] [--methodology DIR] [--name N]
 
@@ -87,11 +87,11 @@ def _indicators(args) -> int:
 def _run(args) -> int:
     return run_batch(args.params, workers=args.workers, only_scope=args.scope, limit=args.limit, force=args.force,
                      dry_run=args.dry_run, retry_failed=args.retry_failed, scheduler=args.scheduler,
-                     pdf=True if args.pdf else None, isolation=args.isolation)
+                     pdf=True if args.pdf else None, isolation=args.isolation, docx=args.docx)
 
 
 def _render(args) -> int:
-    return render_batch(args.params, pdf=args.pdf, workers=args.workers)
+    return render_batch(args.params, pdf=args.pdf, workers=args.workers, docx=args.docx)
 
 
 def _index(args) -> int:
@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="выполнить все отчёты, даже актуальные")
     r.add_argument("--retry-failed", action="store_true", help="выполнить только отчёты, упавшие в прошлый раз")
     r.add_argument("--pdf", action="store_true", help="также PDF каждого отчёта (A4)")
+    r.add_argument("--docx", action="store_true", help="также документ Word каждого отчёта (A4, таблицы Word, рисунки)")
     r.add_argument("--isolation", choices=["warm", "fresh"], default=None,
                    help="warm — тёплое ядро на поток (быстро), fresh — новое ядро на отчёт (Papermill)")
     r.add_argument("--scheduler", default=None, help="адрес планировщика Dask (tcp://HOST:PORT) для распределённого запуска")
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("render", help="пересоздать HTML (и PDF) выполненных отчётов пакета, не выполняя их")
     h.add_argument("params")
     h.add_argument("--pdf", action="store_true", help="также PDF каждого отчёта (A4)")
+    h.add_argument("--docx", action="store_true", help="также документ Word каждого отчёта")
     h.add_argument("--workers", type=int, default=None, help="число параллельных отчётов (по умолчанию — из файла или число ядер)")
     h.set_defaults(fn=_render)
     n = sub.add_parser("index", help="пересоздать оглавление, файлы показателей и книгу Excel пакета, не выполняя отчёты")

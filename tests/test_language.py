@@ -15,7 +15,7 @@ from shnor_utils.reporting.html import plain
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = sorted((ROOT / "notebooks" / "templates").glob("*.ipynb"))
 SCOPES = {"school": "edu990005", "municipality": "reg99_m001", "region": None}
-ALLOWED = {"PDF", "Excel", "n"}     # real names a reader knows, and «n» of a group; keep the list minimal
+ALLOWED = {"PDF", "Excel", "CSV", "n"}     # real names a reader knows, and «n» of a group; keep the list minimal
 ENTITY_CODE = re.compile(r"^(?:edu|reg)\d+(?:_m\d+)?$")   # codes of schools / municipalities (data, as ФИС ОКО shows them)
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 FILE = re.compile(r"\b[\w-]+\.(?:md|yaml|yml|csv|py|ipynb|json|xlsx)\b")

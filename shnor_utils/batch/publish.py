@@ -111,4 +111,4 @@ def write_outputs(cfg: BatchConfig, runs: list, outcomes: dict, schools: pd.Data
         # every year is in `shnor indicators DATASET --out FILE.csv`
         of_year = indicators[indicators["year"] == year] if year is not None else indicators
         write_workbook(of_year, schools, cfg.output / "indicators.xlsx", region_name=cfg.region_name, year=year,
-                       analyses=analyses)
+                       analyses=analyses, meth=meth)

@@ -25,6 +25,7 @@ from shnor_utils.batch.prepare import load_data, prepare, release_tables
 from shnor_utils.batch.progress import Progress, append_log, state_record, write_run_log
 from shnor_utils.batch.publish import Sidecars, clear_stale, provenance_of, set_aside, write_outputs
 from shnor_utils.batch.render import render_pdfs, write_html
+from shnor_utils.batch.word import render_docx
 from shnor_utils.batch.state import (DataDigests, Manifest, RunState, assign_keys, fingerprint, package_digest,
                                      sha256_file, to_do)
 from shnor_utils.methodology import load_methodology
@@ -33,14 +34,15 @@ from shnor_utils.methodology import load_methodology
 def run_batch(params_path, *, workers: int | None = None, only_scope: list[str] | None = None,
               limit: int | None = None, force: bool = False, dry_run: bool = False, retry_failed: bool = False,
               scheduler: str | None = None, pdf: bool | None = None, isolation: str | None = None,
-              out=None) -> int:
+              docx: bool = False, out=None) -> int:
     """`shnor run`: execute a whole parameter set; returns the exit code (0 = every report built).
     The output folder is locked for the whole batch (lock.py): a second batch on it is refused."""
     t0, out = time.perf_counter(), out or sys.stdout
     cfg = load_params(params_path)
     with locked(cfg):
         return _run_batch(cfg, t0, out, workers=workers, only_scope=only_scope, limit=limit, force=force,
-                          dry_run=dry_run, retry_failed=retry_failed, scheduler=scheduler, pdf=pdf, isolation=isolation)
+                          dry_run=dry_run, retry_failed=retry_failed, scheduler=scheduler, pdf=pdf, isolation=isolation,
+                          docx=docx)
 
 
 def locked(cfg: BatchConfig) -> OutputLock:
@@ -56,11 +58,12 @@ def locked(cfg: BatchConfig) -> OutputLock:
 
 
 def _run_batch(cfg: BatchConfig, t0: float, out, *, workers, only_scope, limit, force, dry_run, retry_failed,
-               scheduler, pdf, isolation) -> int:
+               scheduler, pdf, isolation, docx=False) -> int:
     cfg.pdf = cfg.pdf if pdf is None else pdf
     cfg.isolation = isolation or cfg.isolation
     workers = max(1, workers or cfg.workers or os.cpu_count() or 1)
-    options = json.dumps({"scope": only_scope, "limit": limit, "pdf": cfg.pdf, "isolation": cfg.isolation})
+    options = json.dumps({"scope": only_scope, "limit": limit, "pdf": cfg.pdf, "isolation": cfg.isolation,
+                          **({"docx": True} if docx else {})})   # without --docx: the fingerprint of before
     manifest, fp = Manifest(cfg.output), fingerprint(cfg, options)
     # No-change fast path: nothing the batch depends on has changed since a fully successful batch.
     last = None if (force or dry_run or retry_failed) else manifest.unchanged(fp)
@@ -92,6 +95,10 @@ def _run_batch(cfg: BatchConfig, t0: float, out, *, workers, only_scope, limit, 
         failed_ids = {x.run.run_id for x in results if not x.ok}
         for run, error in render_pdfs([r for r in runs if r.run_id not in failed_ids], workers, progress_out=out):
             results.append(Result(run, False, 0.0, error=f"PDF: {error}"))
+    if docx:
+        failed_ids = {x.run.run_id for x in results if not x.ok}
+        for run, error in render_docx([r for r in runs if r.run_id not in failed_ids], workers, progress_out=out):
+            results.append(Result(run, False, 0.0, error=f"Word: {error}"))
     t_reports = time.perf_counter()
     outcomes = {r.run_id: {"ok": True} for r in skipped}
     outcomes.update({r.run.run_id: {"ok": r.ok, "error": f"{r.cell} {r.error}".strip()} for r in results})
@@ -166,16 +173,16 @@ def _summary(cfg: BatchConfig, results: list, failed: list, skipped: int, elapse
     return 1 if failed else 0
 
 
-def render_batch(params_path, *, pdf: bool = False, workers: int | None = None, out=None) -> int:
+def render_batch(params_path, *, pdf: bool = False, workers: int | None = None, docx: bool = False, out=None) -> int:
     """`shnor render`: the HTML (and PDF) of every executed notebook of the batch, again, without
     a kernel; returns 0 when every report was rendered."""
     t0, out = time.perf_counter(), out or sys.stdout
     cfg = load_params(params_path)
     with locked(cfg):
-        return _render_batch(cfg, t0, out, pdf=pdf, workers=workers)
+        return _render_batch(cfg, t0, out, pdf=pdf, workers=workers, docx=docx)
 
 
-def _render_batch(cfg: BatchConfig, t0: float, out, *, pdf: bool, workers: int | None) -> int:
+def _render_batch(cfg: BatchConfig, t0: float, out, *, pdf: bool, workers: int | None, docx: bool = False) -> int:
     workers = max(1, workers or cfg.workers or os.cpu_count() or 1)
     runs = plan(cfg, load_data(cfg, load_methodology(cfg.methodology)).schools)
     previous = RunState(cfg.output).all()
@@ -194,12 +201,21 @@ def _render_batch(cfg: BatchConfig, t0: float, out, *, pdf: bool, workers: int |
     if pdf:
         failed = {r.run_id for r, _ in failures}
         failures += render_pdfs([r for r in done if r.run_id not in failed], workers, progress_out=out)
+    if docx:
+        failed = {r.run_id for r, _ in failures}
+        failures += render_docx([r for r in done if r.run_id not in failed], workers, progress_out=out)
     print(f"Пересоздано отчётов: {len(done) - len({r.run_id for r, _ in failures})} из {len(done)} выполненных"
-          + (" (HTML и PDF)" if pdf else " (HTML)") + f", без выполненного блокнота {len(runs) - len(done)}, "
+          + f" ({_kinds(pdf, docx)})" + f", без выполненного блокнота {len(runs) - len(done)}, "
           f"ошибок {len(failures)} ({time.perf_counter() - t0:.0f} с). Оглавление: shnor index {cfg.path}", file=out)
     for run, error in failures:
         print(f"  ✗ {run.label}: {error}", file=out)
     return 1 if failures else 0
+
+
+def _kinds(pdf: bool, docx: bool) -> str:
+    """«HTML», «HTML и PDF», «HTML, PDF и Word»."""
+    kinds = ["HTML"] + (["PDF"] if pdf else []) + (["Word"] if docx else [])
+    return kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " и " + kinds[-1]
 
 
 def index_batch(params_path, *, out=None) -> int:

@@ -153,4 +153,6 @@ body table.shnor-table > tbody > tr.shnor-flag:nth-child(n){background:#fde0c5 !
 .jp-RenderedHTMLCommon table.shnor-table > tbody > tr.shnor-ok,
 body table.shnor-table > tbody > tr.shnor-ok:nth-child(n){background:#e3f3e8 !important}
 table.shnor-table > tbody > tr.shnor-flag, table.shnor-table > tbody > tr.shnor-ok{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.shnor-download{font-size:0.8em;color:#666;margin:-0.6em 0 1em} .shnor-download a{color:#1f5fa8}
+@media print{.shnor-download{display:none}}
 </style>"""

@@ -20,6 +20,7 @@ from shnor_utils.methodology import Methodology
 from dataclasses import replace
 
 from shnor_utils.reporting.html import STYLE, Finding, display_html, esc, fmt_num, natural_key, plain, plural
+from shnor_utils.reporting.tablefile import cell_text, download_links
 
 SCOPES = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
 
@@ -205,8 +206,12 @@ class Report:
                 f'<td class="num">{esc(v)}</td>' if _is_numberlike(v) else f"<td>{esc(v)}</td>" for v in row)
             body.append(f"<tr{cls}>{cells}</tr>")
         cap = f'<div class="shnor-caption">{esc(plain(self.meth, caption))}</div>' if caption else ""
+        # «Скачать таблицу: Excel · CSV» — the same cell texts as files (reporting/tablefile.py)
+        files = download_links([plain(self.meth, c) for c in frame.columns],
+                               [[cell_text(v) for v in row] for row in frame.itertuples(index=False)],
+                               plain(self.meth, caption) if caption else None)
         display_html(f'{cap}<table class="shnor-table"><thead><tr>{head}</tr></thead>'
-                      f'<tbody>{"".join(body)}</tbody></table>')
+                      f'<tbody>{"".join(body)}</tbody></table>{files}')
 
     def figure(self, fig, *, width: int | None = None) -> None:
         """Show a matplotlib figure as a sharp embedded PNG (150 dpi, displayed at 96 dpi size)."""

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from shnor_utils.batch.runner import run_batch
+from shnor_utils.methodology import load_methodology
 
 from tests.batch.test_runner import _Collect, write_params
 from tests.conftest import VPR, write_dataset
@@ -53,12 +54,13 @@ def test_workbook_holds_no_value_of_the_small_group(batch):
         rows = list(wb[sheet].iter_rows(values_only=True))
         head = rows[0]
         table = pd.DataFrame([list(r) + [None] * (len(head) - len(r)) for r in rows[1:]], columns=head)
-        s2 = table[(table["Код"] == "s2") & table["Показатель"].isin(SHARES)]
+        s2 = table[(table["Код"] == "s2") & table["Код показателя"].isin(SHARES)]
         assert len(s2) == 3, sheet
-        assert s2["Значение"].isna().all() and (s2["Флаг"] == "suppressed").all(), sheet
+        hidden = load_methodology().words.flag("suppressed")   # the mark in the methodology's words
+        assert s2["Значение"].isna().all() and (s2["Отметка"] == hidden).all(), sheet
         if "Числитель" in table:
             assert s2["Числитель"].isna().all()
-        s1 = table[(table["Код"] == "s1") & (table["Показатель"] == "vpr_journal_lower")]
+        s1 = table[(table["Код"] == "s1") & (table["Код показателя"] == "vpr_journal_lower")]
         assert s1["Значение"].tolist() == [50.0], sheet     # s1: понизили 2 of 4
 
 

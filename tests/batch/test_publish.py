@@ -89,7 +89,7 @@ def test_a_toy_analysis_shows_in_indicators_workbook_and_index(tmp_path, demo_sm
     assert "Игрушка" in wb.sheetnames
     rows = list(wb["Игрушка"].iter_rows(values_only=True))
     header = rows[0]
-    got = sorted((r[header.index("Показатель")], r[header.index("Код")], r[header.index("Значение")]) for r in rows[1:])
+    got = sorted((r[header.index("Код показателя")], r[header.index("Код")], r[header.index("Значение")]) for r in rows[1:])
     assert got == [("toy_flag", sid, 1), ("toy_score", sid, 42)]
     index = (output / "index.html").read_text(encoding="utf-8")
     assert '<span class="flag">игрушечный флаг</span>' in index
