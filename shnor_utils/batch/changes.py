@@ -41,15 +41,19 @@ th{background:#eef2f7}.meta{color:#555}.up{color:#1a7f37}.down{color:#b00}
 # ---- the kept snapshot -------------------------------------------------------------------------
 def snapshot_of(indicators: pd.DataFrame, runs: list) -> pd.DataFrame:
     """The values the batch's reports show: the rows of the runs' entities, keys as text."""
-    entities = {(r.scope, str(r.entity_id)) for r in runs}
-    rows = indicators[[k in entities for k in zip(indicators["level"].astype(str), indicators["entity_id"].astype(str))]]
-    out = pd.DataFrame({k: rows[k].astype("object").where(rows[k].notna(), "").astype(str).to_numpy()
-                        for k in KEYS if k != "year"})
+    entities = pd.MultiIndex.from_tuples(sorted({(r.scope, str(r.entity_id)) for r in runs}))
+    keys = pd.MultiIndex.from_arrays([indicators["level"].astype(str), indicators["entity_id"].astype(str)])
+    rows = indicators[keys.isin(entities)] if len(entities) else indicators.iloc[0:0]
+
+    def text(col: str):
+        return rows[col].astype("string").fillna("").astype(str).to_numpy()
+
+    out = pd.DataFrame({k: text(k) for k in KEYS if k != "year"})
     out.insert(2, "year", rows["year"].astype("Int64").to_numpy())
     out["value"] = pd.to_numeric(rows["value"], errors="coerce").astype("float64").to_numpy()
     out["denominator"] = pd.to_numeric(rows["denominator"], errors="coerce").astype("float64").to_numpy()
-    out["flag"] = rows["flag"].astype("object").where(rows["flag"].notna(), "").astype(str).to_numpy()
-    return out.sort_values(KEYS, kind="stable").reset_index(drop=True)
+    out["flag"] = text("flag")
+    return out.reset_index(drop=True)
 
 
 def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
