@@ -7,6 +7,7 @@ re-do the last two steps of a finished batch without executing anything.
   kernel.py   warm Jupyter kernels        execute.py  run → executed notebook
   render.py   notebook → HTML, PDF        publish.py  sidecars, index.html, indicators.xlsx
   backends.py where runs execute          progress.py progress line and logs
+  nav.py      links between reports       changes.py  changes.html: since last year, since the last run
 """
 from __future__ import annotations
 
