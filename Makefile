@@ -8,7 +8,7 @@ PARAMS ?= params/demo.yaml
 DEMO := data/demo
 WORKERS ?=
 
-.PHONY: setup reports demo test reference-runs lab clean help bench pdf docx
+.PHONY: setup reports demo test reference-runs lab clean help bench pdf docx chromium
 .DELETE_ON_ERROR:
 
 help:
@@ -40,7 +40,18 @@ demo: $(STAMP)
 reports: $(STAMP) $(DEMO)/schools.csv
 	$(PY) -m shnor_utils.cli run $(PARAMS) $(if $(WORKERS),--workers $(WORKERS))
 
-test: $(STAMP)
+# Headless Chromium for the browser test (tests/browser): the Debian package, installed when missing.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Устанавливаю chromium для браузерного теста…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "Нет Chromium: браузерный тест будет пропущен. Установите его: sudo apt-get install chromium"; \
+	  echo "(или укажите путь к браузеру: make test CHROMIUM=/путь/к/chromium)"; \
+	fi
+
+test: $(STAMP) chromium
 	$(PY) -m pyflakes shnor_utils tests bench
 	$(PY) -m pytest tests -q -n 2 --dist loadfile
 	$(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
@@ -49,8 +60,9 @@ test: $(STAMP)
 reference-runs: $(STAMP)
 	$(PY) -m tests.make_reference_runs
 
+# JupyterLab refuses to start as root unless told: containers often run as root
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/templates
+	$(VENV)/bin/jupyter lab notebooks/templates $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf data/demo notebooks/runs/* output/* .pytest_cache

@@ -88,6 +88,9 @@ def write_index(output: Path, *, title: str, region_name: str, runs: list, outco
     kind_options = "".join(f'<option value="{esc(k)}">{esc(k)}</option>' for k in kinds)
     of_year = f"{year} г." if year is not None else "последний год данных"
     excel = f' · <a href="{esc(workbook)}">таблица показателей (Excel)</a>' if workbook else ""
+    if (Path(output) / "changes.html").exists():   # the digest (batch/changes.py), written before the index
+        excel += ' · <a href="changes.html">что изменилось</a>'
+
     parts = [f"<h1>{esc(title)}</h1>",
              f'<p class="meta">{esc(region_name)} · флаги школ за {esc(of_year)} · сформировано '
              f'{_dt.datetime.now():%d.%m.%Y %H:%M}{excel}</p>',

@@ -38,13 +38,16 @@ def to_html(nb, title: str) -> str:
     return body
 
 
-def write_html(run, nb=None) -> dict:
+def write_html(run, nb=None, nav=None) -> dict:
     """The run's HTML report from its executed notebook (`nb`, else read from `run.notebook`),
-    written atomically; returns the timings."""
+    with the batch's navigation (`nav`, a batch.nav.NavMap) when given, written atomically;
+    returns the timings."""
     start = time.perf_counter()
     if nb is None:
         nb = nbformat.read(run.notebook, as_version=4)
     body = to_html(nb, run.html_title)
+    if nav is not None:
+        body = nav.inject(body, run)
     t_html = time.perf_counter()
     atomic_write_bytes(run.html, body.encode("utf-8"))
     return {"html_s": round(t_html - start, 3), "write_s": round(time.perf_counter() - t_html, 3)}

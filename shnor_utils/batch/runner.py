@@ -7,6 +7,7 @@ re-do the last two steps of a finished batch without executing anything.
   kernel.py   warm Jupyter kernels        execute.py  run → executed notebook
   render.py   notebook → HTML, PDF        publish.py  sidecars, index.html, indicators.xlsx
   backends.py where runs execute          progress.py progress line and logs
+  nav.py      links between reports       changes.py  changes.html: since last year, since the last run
 """
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ import sys
 import time
 
 from shnor_utils.batch.backends import LocalPool, backend
+from shnor_utils.batch.changes import publish_changes
 from shnor_utils.batch.config import BatchConfig
 from shnor_utils.batch.execute import Result, execute, stop_kernels
 from shnor_utils.batch.lock import OutputLock, clean_leftovers, command_line
+from shnor_utils.batch.nav import NavMap
 from shnor_utils.batch.plan import Run, load_params, plan, select
 from shnor_utils.batch.prepare import load_data, prepare, release_tables
 from shnor_utils.batch.progress import Progress, append_log, state_record, write_run_log
@@ -90,7 +93,8 @@ def _run_batch(cfg: BatchConfig, t0: float, out, *, workers, only_scope, limit, 
     where = pool.where if scheduler else f"{pool.where}, ядра: {cfg.isolation}"
     print(f"Набор параметров: {cfg.path}; данные: {cfg.dataset}; отчётов: {len(runs)}, выполнить {len(todo)}, "
           f"актуальны {len(skipped)}; {where}", file=out, flush=True)
-    results = _build_all(cfg, todo, len(runs), pool, provenance, Sidecars(indicators, provenance, meth), state, out)
+    results = _build_all(cfg, todo, len(runs), pool, provenance, Sidecars(indicators, provenance, meth), state, out,
+                         nav=NavMap.of(runs, cfg.output))
     if cfg.pdf:
         failed_ids = {x.run.run_id for x in results if not x.ok}
         for run, error in render_pdfs([r for r in runs if r.run_id not in failed_ids], workers, progress_out=out):
@@ -103,6 +107,7 @@ def _run_batch(cfg: BatchConfig, t0: float, out, *, workers, only_scope, limit, 
     outcomes = {r.run_id: {"ok": True} for r in skipped}
     outcomes.update({r.run.run_id: {"ok": r.ok, "error": f"{r.cell} {r.error}".strip()} for r in results})
     print("Оглавление" + (" и книга Excel" if cfg.excel else "") + "…", file=out, flush=True)
+    publish_changes(cfg, runs, ds.schools, indicators, meth)   # before the index, which links it
     write_outputs(cfg, runs, outcomes, ds.schools, indicators, meth)
     failed = [r for r in results if not r.ok]
     manifest.write(fp, runs, len(failed))
@@ -111,7 +116,7 @@ def _run_batch(cfg: BatchConfig, t0: float, out, *, workers, only_scope, limit, 
     return _summary(cfg, results, failed, len(skipped), time.perf_counter() - t0, phases, out)
 
 
-def build(run: Run, cfg: BatchConfig, provenance: dict) -> Result:
+def build(run: Run, cfg: BatchConfig, provenance: dict, nav: NavMap | None = None) -> Result:
     """One report, in a worker: execute its notebook, then render its HTML. Module-level so a
     Dask worker can unpickle it (`functools.partial(build, cfg=…, provenance=…)`)."""
     start = time.perf_counter()
@@ -119,7 +124,7 @@ def build(run: Run, cfg: BatchConfig, provenance: dict) -> Result:
     if not res.ok:
         return res
     try:
-        html = write_html(run, res.notebook)
+        html = write_html(run, res.notebook, nav=nav)
     except Exception as exc:   # a render failure fails this run only
         return Result.failed(run, time.perf_counter() - start, exc)
     timings = {**res.timings, "html_s": html["html_s"], "write_s": round(res.timings["write_s"] + html["write_s"], 3)}
@@ -127,7 +132,7 @@ def build(run: Run, cfg: BatchConfig, provenance: dict) -> Result:
 
 
 def _build_all(cfg: BatchConfig, todo: list, total: int, pool, provenance: dict, sidecars: Sidecars,
-               state: RunState, out) -> list[Result]:
+               state: RunState, out, nav: NavMap | None = None) -> list[Result]:
     """Every run to do on `pool`; each result is recorded (state, logs, sidecar) as it arrives."""
     progress = Progress(len(todo), cfg.output / "logs" / "batch.log", out)
     progress.line(f"Пакет {cfg.path} начат: выполнить {len(todo)} из {total}")
@@ -145,7 +150,7 @@ def _build_all(cfg: BatchConfig, todo: list, total: int, pool, provenance: dict,
         progress.done(res, len(results), len(todo))
 
     try:
-        pool.run(functools.partial(build, cfg=cfg, provenance=provenance), todo, record)
+        pool.run(functools.partial(build, cfg=cfg, provenance=provenance, nav=nav), todo, record)
     finally:
         progress.close()
         stop_kernels()
@@ -189,10 +194,11 @@ def _render_batch(cfg: BatchConfig, t0: float, out, *, pdf: bool, workers: int |
     # a run whose last execution failed keeps no notebook of its own: an older one is not rendered
     done = [r for r in runs if r.notebook.exists() and (previous.get(r.run_id) or {}).get("ok", True)]
     failures: list = []
+    nav = NavMap.of(done, cfg.output)
 
     def step(run: Run):
         try:
-            write_html(run)
+            write_html(run, nav=nav)
             return run, ""
         except Exception as exc:   # a broken notebook fails its report only
             return run, f"{type(exc).__name__}: {exc}"
@@ -243,6 +249,7 @@ def _index_batch(cfg: BatchConfig, out) -> int:
         outcomes[r.run_id] = {"ok": ok, "error": f"{rec.get('cell', '')} {rec.get('error', '')}".strip() or "нет отчёта"}
         if ok:
             sidecars.write(r, key=rec.get("key"))
+    publish_changes(cfg, runs, ds.schools, indicators, meth)
     write_outputs(cfg, runs, outcomes, ds.schools, indicators, meth)
     failed = sum(1 for o in outcomes.values() if not o["ok"])
     print(f"Оглавление пересоздано: отчётов {len(runs)}, с ошибкой {failed}"

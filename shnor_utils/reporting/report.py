@@ -19,9 +19,11 @@ from shnor_utils.indicators.table import REGION_ID
 from shnor_utils.methodology import Methodology
 from dataclasses import replace
 
+from shnor_utils.reporting.changes import APPEARED, CLEARED, change_label, flag_ids, flag_moves, significant
 from shnor_utils.reporting.html import STYLE, Finding, display_html, esc, fmt_num, natural_key, plain, plural
 from shnor_utils.reporting.tablefile import cell_text, download_links
 
+CHANGES_LISTED = 5   # schools or indicators named per line of «Что изменилось с прошлого года»
 SCOPES = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
 
 
@@ -199,11 +201,15 @@ class Report:
             self.note("Нет данных для таблицы.")
             return
         head = "".join(f"<th>{esc(plain(self.meth, c))}</th>" for c in frame.columns)
+        marks = self._entity_marks(frame)
         body = []
         for i, row in enumerate(frame.itertuples(index=False)):
             cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
             cells = "".join(
-                f'<td class="num">{esc(v)}</td>' if _is_numberlike(v) else f"<td>{esc(v)}</td>" for v in row)
+                f'<td class="num">{esc(v)}</td>' if _is_numberlike(v)
+                else (f'<td data-shnor-{marks[j][0]}="{esc(marks[j][1][i])}">{esc(v)}</td>'
+                      if j in marks and marks[j][1][i] else f"<td>{esc(v)}</td>")
+                for j, v in enumerate(row))
             body.append(f"<tr{cls}>{cells}</tr>")
         cap = f'<div class="shnor-caption">{esc(plain(self.meth, caption))}</div>' if caption else ""
         # «Скачать таблицу: Excel · CSV» — the same cell texts as files (reporting/tablefile.py)
@@ -212,6 +218,32 @@ class Report:
                                plain(self.meth, caption) if caption else None)
         display_html(f'{cap}<table class="shnor-table"><thead><tr>{head}</tr></thead>'
                       f'<tbody>{"".join(body)}</tbody></table>{files}')
+
+    def _entity_marks(self, frame: pd.DataFrame) -> dict:
+        """{column position: (kind, ids per row)} of the «Школа» / «Муниципалитет» columns of a
+        municipality or region table: the batch renderer (batch/nav.py) turns the marked cells into
+        links to those schools' (municipalities') reports. A school is known by the row's «Код», else
+        by a name that only one school of the report bears; a report run by hand keeps plain text."""
+        if self.scope == "school":
+            return {}
+        cols = list(frame.columns)
+        marks = {}
+        if "Школа" in cols:
+            if "Код" in cols:
+                own = set(map(str, self.school_ids))
+                ids = [str(v) if pd.notna(v) and str(v) in own else "" for v in frame["Код"]]
+            else:
+                names = self.school_names().reindex(self.school_ids)
+                unique = names[~names.duplicated(keep=False)]
+                by_name = dict(zip(unique.to_numpy(), unique.index))
+                ids = [by_name.get(v, "") for v in frame["Школа"]]
+            marks[cols.index("Школа")] = ("school", ids)
+        if "Муниципалитет" in cols and self.scope == "region":
+            m = self.ds.schools.drop_duplicates("municipality_id")
+            m = m[~m["municipality_name"].duplicated(keep=False)]
+            by_name = dict(zip(m["municipality_name"], m["municipality_id"]))
+            marks[cols.index("Муниципалитет")] = ("mun", [str(by_name.get(v, "")) for v in frame["Муниципалитет"]])
+        return marks
 
     def figure(self, fig, *, width: int | None = None) -> None:
         """Show a matplotlib figure as a sharp embedded PNG (150 dpi, displayed at 96 dpi size)."""
@@ -225,9 +257,64 @@ class Report:
         plt.close(fig)
         display(Image(data=buf.getvalue(), format="png", width=w))
 
+    def change_items(self, flags=None, limit: int = CHANGES_LISTED) -> list[str] | None:
+        """The lines of «Что изменилось с прошлого года» (plain text): school flags that appeared or were
+        cleared (for a municipality or region: per flag kind, how many of its schools and which), and the
+        entity's significant changes (the significance rule's «positive» / «negative» dynamics rows), at
+        most `limit` named per line. None when the data has no year before the report year."""
+        if self.year is None:
+            return None
+        prev = self.year - 1
+        if not self.derived("has-year", lambda: bool((self._shared["year"] == prev).any()), prev):
+            return None
+        flags = flag_ids(self.meth) if flags is None else list(flags)
+        moves = self.derived("flag-moves", lambda: flag_moves(self._shared, flags, self.year), self.year, tuple(flags))
+        moves = moves[moves["school_id"].isin(set(map(str, self.school_ids)))]
+        names = self.school_names()
+        items = []
+        for flag in flags:
+            part = moves[moves["indicator_id"] == flag]
+            name = self.meth.words.short(flag)
+            name = name[:1].upper() + name[1:]
+            for change in (APPEARED, CLEARED):
+                ids = part.loc[part["change"] == change, "school_id"].tolist()
+                if not ids:
+                    continue
+                when = f"есть в {self.year} г., не было в {prev} г" if change == APPEARED else f"был в {prev} г., снят в {self.year} г"
+                if self.scope == "school":
+                    items.append(f"{name}: {when}.")
+                    continue
+                listed = sorted((str(names.get(i, i)) for i in ids), key=natural_key)
+                more = f" и ещё {len(ids) - limit}" if len(ids) > limit else ""
+                items.append(f"{name} ({when}.): {len(ids)} {plural(len(ids), 'школа', 'школы', 'школ')} — "
+                             f"{'; '.join(listed[:limit])}{more}.")
+        sig = significant(self.indicators, self.year, self.scope, self.entity_id)
+        for flag, word in (("positive", "Существенно улучшились"), ("negative", "Существенно ухудшились")):
+            part = sig[sig["flag"] == flag]
+            if part.empty:
+                continue
+            labels = [change_label(self.meth, r) for _, r in part.head(limit).iterrows()]
+            more = f"; и ещё {len(part) - limit} — см. отчёт о динамике показателей" if len(part) > limit else ""
+            items.append(f"{word} ({len(part)} {plural(len(part), 'показатель', 'показателя', 'показателей')}): "
+                         + "; ".join(labels) + more + ".")
+        return items
+
+    def changes(self) -> None:
+        """The short section «Что изменилось с прошлого года» (shown by `footer`)."""
+        items = self.change_items()
+        if items is None:
+            text = [f"Данных за {self.year - 1} г. нет — сравнивать не с чем." if self.year else "Год отчёта не определён."]
+        else:
+            text = items or ["Существенных изменений нет: флаги школ те же, изменения показателей — в пределах "
+                             "допуска или случайных колебаний."]
+        lis = "".join(f"<li>{esc(plain(self.meth, t))}</li>" for t in text)
+        display_html(f'<div class="shnor-changes"><h2>Что изменилось с прошлого года</h2><ul>{lis}</ul></div>')
+
     def footer(self) -> None:
-        """The visible line: methodology changes of the region and the date; provenance (data files and
-        digests, methodology version, template, parameters) in a collapsed «Сведения о расчёте» block."""
+        """«Что изменилось с прошлого года», then the visible line: methodology changes of the region
+        and the date; provenance (data files and digests, methodology version, template, parameters)
+        in a collapsed «Сведения о расчёте» block."""
+        self.changes()
         files = "; ".join(f"{p['файл']} ({p['строк']} строк, sha256 {p['sha256']})" for p in self.ds.provenance())
         params = ", ".join(f"{k}={v}" for k, v in self.parameters.items() if k not in ("dataset", "cache", "templates"))
         notes = "".join(f"<br>Примечание: {esc(plain(self.meth, n))}" for n in self.ds.notes)

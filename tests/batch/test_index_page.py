@@ -1,7 +1,6 @@
 """The index page: year of its flags, summary counts, the workbook link, natural sort, flag-kind
 filter, «Ничего не найдено», viewport (issue 14, points 1 and 5)."""
 import re
-import shutil
 import subprocess
 from types import SimpleNamespace
 
@@ -10,7 +9,9 @@ import pytest
 from shnor_utils.batch.index_page import write_index
 from shnor_utils.reporting.html import natural_key
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser.cdp import find_chromium
+
+CHROMIUM = find_chromium()
 
 
 def _run(output, scope, entity_id, entity_name, mid="m1", mname="Район"):
@@ -49,6 +50,13 @@ def test_index_states_year_counts_workbook_viewport(page):
     assert 'id="nothing"' in html and "Ничего не найдено." in html
 
 
+def test_index_links_the_digest_when_written(tmp_path, page):
+    assert "changes.html" not in page.read_text(encoding="utf-8")
+    (tmp_path / "changes.html").write_text("digest", encoding="utf-8")
+    again = write_index(tmp_path, title="Отчёты", region_name="Область", runs=[], outcomes={}, school_flags={}, year=2026)
+    assert '<a href="changes.html">что изменилось</a>' in again.read_text(encoding="utf-8")
+
+
 def test_index_sorts_schools_naturally_and_filters_by_kind(page):
     html = page.read_text(encoding="utf-8")
     order = [m.group(1) for m in re.finditer(r"<td>(СОШ № \d+)<div", html)]
@@ -74,13 +82,13 @@ def _browse(page, action: str) -> str:
     return found.group(1)
 
 
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"headless Chromium ({CHROMIUM}) is not installed")
+@pytest.mark.skipif(CHROMIUM is None, reason="нет Chromium (Debian-пакет chromium; `make test` ставит его сам)")
 def test_browser_search_without_result_says_nothing_found(page):
     seen = _browse(page, "document.getElementById('q').value='лицей';shnorFilter()")
     assert seen == "nothing=true"       # no school row, no empty municipality section
 
 
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"headless Chromium ({CHROMIUM}) is not installed")
+@pytest.mark.skipif(CHROMIUM is None, reason="нет Chromium (Debian-пакет chromium; `make test` ставит его сам)")
 def test_browser_filter_by_flag_kind(page):
     seen = _browse(page, "var k=document.getElementById('kind');k.value='завышенные отметки в журнале';shnorFilter()")
     assert seen == "СОШ № 12|СОШ № 25|§m1|nothing=false"
