@@ -377,6 +377,7 @@ def meta_from_name(path: Path, meth: Methodology, log: FileLog | None = None, ov
     The layout itself is never recognised by the name. With `log`, a value taken from a folder
     (not the name) is counted under Q_META_FROM_PATH."""
     out: dict = {}
+    from_path = False
     names = [path.stem.replace("_", " ")] + [p.name.replace("_", " ") for p in list(path.parents)[:FOLDER_LEVELS]]
     for level, name in enumerate(names):
         before = set(out)
@@ -394,8 +395,9 @@ def meta_from_name(path: Path, meth: Methodology, log: FileLog | None = None, ov
         m = re.search(r"(edu\d+|sch\d+)", name, re.I)
         if m:
             out.setdefault("school_id", m.group(1).lower())
-        if level and log is not None and set(out) - before:
-            log.count(Q_META_FROM_PATH)
+        from_path = from_path or bool(level and set(out) - before)
+    if from_path and log is not None:
+        log.count(Q_META_FROM_PATH)
     for key in ("year", "grade"):
         if overrides and overrides.get(key) is not None:
             out[key] = int(overrides[key])
