@@ -302,7 +302,8 @@ def combine(extracts: list) -> tuple[dict, FileLog, list]:
             frame, set_aside = _duplicates(frame, key, name, log)
             rejected += set_aside
         tables[name] = frame.reset_index(drop=True)
-    _drop_orphan_tasks(tables)
+    if any(q.get("table") == "vpr" for q in rejected):
+        _drop_orphan_tasks(tables)
     return tables, log, rejected
 
 
@@ -315,8 +316,8 @@ def _duplicates(frame: pd.DataFrame, key: list, name: str, log: FileLog) -> tupl
     log.count(f"{Q_DUPLICATE_EXACT} ({name})", int(exact.sum()))
     frame = frame[~exact]
     conflict = frame.duplicated(key, keep=False)
-    set_aside = [_rejected_row(row, "participant_code" if "participant_code" in key else key[-1], R_DUPLICATE)
-                 for _, row in frame[conflict].iterrows()]
+    set_aside = [{**_rejected_row(row, "participant_code" if "participant_code" in key else key[-1], R_DUPLICATE),
+                  "table": name} for _, row in frame[conflict].iterrows()]
     log.count(f"{Q_DUPLICATE}: с другими данными, в карантин ({name})", int(conflict.sum()))
     return frame[~conflict], set_aside
 
@@ -346,7 +347,7 @@ def quarantine_rows(tables: dict, evidence: dict) -> tuple[dict, list]:
     kept: the same checks `load_dataset` makes (types, ranges, categories, keys), a present ВПР
     participant without a score, and a primary score above the scale maximum — the file's own
     evidence (`evidence`) where it disagrees with the methodology."""
-    rejected = []
+    rejected, vpr_removed = [], False
     for name, frame in list(tables.items()):
         for c in SOURCE:
             if c not in frame:
@@ -368,8 +369,10 @@ def quarantine_rows(tables: dict, evidence: dict) -> tuple[dict, list]:
             keep = np.ones(len(frame), dtype=bool)
             keep[list(bad)] = False
             frame = frame[keep].reset_index(drop=True)
+            vpr_removed = vpr_removed or name == "vpr"
         tables[name] = frame
-    _drop_orphan_tasks(tables)
+    if vpr_removed:
+        _drop_orphan_tasks(tables)
     return tables, rejected
 
 
@@ -456,7 +459,7 @@ def _account(extracts: list, tables: dict, rejected: list, report: IngestReport,
             cause = next((c for r, c in CAUSES if top.startswith(r)), OTHER_CAUSE)
             entry.status = "отклонён"
             entry.error = (f"файл «{e.file}» отклонён целиком: в карантине {entry.quarantined} из {read} строк "
-                           f"({entry.quarantined / read * 100:.1f} %, допустимо {share:g} %, ingest.yaml "
+                           f"({_pct(entry.quarantined / read * 100)} %, допустимо {_pct(share)} %, ingest.yaml "
                            f"quarantine_share). Чаще всего: «{top}». Вероятная причина: {cause}")
             entry.loaded = 0
             for name, frame in tables.items():
@@ -603,6 +606,11 @@ def _check_target(out: Path) -> None:
                              "укажите новую папку (её содержимое было бы заменено)")
 
 
+def _pct(value: float) -> str:
+    """A share in Russian notation: 5.71 → «5,7», 5.0 → «5»."""
+    return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
 def _write(tables: dict, out: Path, report: IngestReport, meth, rejected: list) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = make_temp_dir(prefix=f".{out.name}.", dir=out.parent)   # renamed into place: normal folder mode
@@ -617,6 +625,7 @@ def _write(tables: dict, out: Path, report: IngestReport, meth, rejected: list) 
         report.tables = {n: f.rows for n, f in sorted(ds.files.items())}
         report.warnings.extend(ds.notes)
         report.written = True
+        report.report_path = str(out / REPORT_HTML)
         _write_reports(tmp, "", report, rejected)
         _replace_dir(tmp, out)
     except BaseException:

@@ -119,7 +119,7 @@ class IngestReport:
             compared, differ = f.totals_share
             if differ:
                 lines.append(f"«Итого баллов» ≠ сумме заданий: {f.file} — {differ} из {compared} "
-                             f"({differ / compared * 100:.1f} %)")
+                             f"({_pct(differ / compared * 100)} %)")
         if self.tables:
             lines.append("Таблицы набора: " + ", ".join(f"{t} — {n} строк" for t, n in sorted(self.tables.items())))
         quirks = self.total_quirks()
@@ -161,11 +161,11 @@ class IngestReport:
             parts.append("<h2 class='warn'>«Итого баллов» не равно сумме баллов за задания</h2>")
             parts.append("<p>Какое из двух значений взято, задаёт методика (ingest.yaml, total_rule).</p>")
             parts.append(_table(["Файл", "Сравнено участников", "Расходится", "Доля, %"],
-                                [[f.file, c, d, f"{d / c * 100:.1f}"] for f, c, d in totals]))
+                                [[f.file, c, d, _pct(d / c * 100)] for f, c, d in totals]))
             by_school = [r for r in self.totals_by_school() if r[3]]
             parts.append(f"<h3>По школам (первые {TOTALS_SHOWN} по доле; все — в ingest_report.json)</h3>")
             parts.append(_table(["Школа", "Файл", "Сравнено", "Расходится", "Доля, %"],
-                                [[s, f, c, d, f"{p:.1f}"] for s, f, c, d, p in by_school[:TOTALS_SHOWN]]))
+                                [[s, f, c, d, _pct(p)] for s, f, c, d, p in by_school[:TOTALS_SHOWN]]))
         if self.scale_disagreements():
             parts.append("<h2 class='warn'>Максимум шкалы: файл и методика расходятся</h2>")
             parts.append(_table(["Файл", "Лист", "Работа", "В методике", "По шапке файла", "Взят", "Источник записи"],
@@ -205,6 +205,11 @@ class IngestReport:
                  ".bad{color:#a00;font-weight:bold}.warn{color:#a60}.ok{color:#070}")
         return ("<!DOCTYPE html><html lang='ru'><head><meta charset='utf-8'><title>Отчёт о загрузке</title>"
                 f"<style>{style}</style></head><body>" + "\n".join(parts) + "</body></html>")
+
+
+def _pct(value: float) -> str:
+    """A share in Russian notation with one decimal: 50.0 → «50,0»."""
+    return f"{value:.1f}".replace(".", ",")
 
 
 def _table(head: list, rows: list) -> str:

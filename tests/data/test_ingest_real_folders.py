@@ -76,7 +76,7 @@ def test_a_file_past_the_quarantine_share_is_rejected_whole_with_its_likely_caus
     assert result.exit_code == 1
     e = entry(result, MATH5)
     assert e.status == "отклонён" and e.loaded == 0
-    assert "в карантине 3 из 53 строк (5.7 %, допустимо 5 %" in e.error and "Вероятная причина" in e.error
+    assert "в карантине 3 из 53 строк (5,7 %, допустимо 5 %" in e.error and "Вероятная причина" in e.error
     assert set(load_dataset(tmp_path / "ds").vpr["subject"]) == {"Русский язык"}   # the other file loaded
 
 
@@ -203,7 +203,7 @@ def test_totals_that_disagree_with_task_sums_are_shown_per_file_and_school(tmp_p
     assert vpr["primary_score"].tolist() == [11, 13, 4]                       # total_rule: file (default)
     html = (tmp_path / "ds" / "ingest_report.html").read_text(encoding="utf-8")
     assert html.index("«Итого баллов» не равно сумме") < html.index("<h2>Файлы</h2>")   # shown first
-    assert "edu224301" in html and "50.0" in html
+    assert "edu224301" in html and "50,0" in html
     meth = overlay(tmp_path, ingest="total_rule:\n  value: tasks\n  source: региональное решение\n")
     ingest([f], tmp_path / "ds", methodology=meth)
     vpr = load_dataset(tmp_path / "ds").vpr.sort_values(["school_id", "participant_code"])
@@ -245,3 +245,73 @@ def test_lock_and_hidden_files_given_by_name_are_skipped_with_a_note(tmp_path, n
     f.write_bytes(b"x")
     result = ingest([f], tmp_path / "ds")
     assert result.exit_code == 2 and result.report.files == [] and result.report.skipped[0]["file"] == str(f)
+
+
+# ---- a region as its exports come: three years of folders, one command ----------------------------
+def test_a_three_year_region_ingests_into_the_truth_minus_exactly_the_planted_rows(tmp_path):
+    import random
+
+    rnd = random.Random(13)
+    exports, truth, planted = tmp_path / "exports", [], []
+    schools = [f"sch2202{i:02d}" for i in range(1, 11)]
+    # 2020, autumn, Latin codes; year and grade only in the folders, subject in the name
+    pupils = []
+    for i in range(1, 201):
+        a1, a2 = rnd.randint(0, 10), rnd.randint(0, 10)
+        school = schools[i % 10]
+        pupils.append((school, 50000 + i, 4, "м", "6а", 1, a1 + a2, a1, a2))
+        truth.append((2020, "осень", "Математика", 5, school, str(50000 + i), a1 + a2))
+    xlsx(exports / "2020" / "5" / "Математика.xlsx", {"Sheet": regional_2020_rows(pupils)})
+    # 2021: 1,000 pupils of MA-5, one shifted row (0.1 %)
+    rows = []
+    for i in range(1, 1001):
+        t1, t2 = rnd.randint(0, 10), rnd.randint(0, 10)
+        school = schools[i % 10]
+        rows.append(regional_2021_pupil(i, school=school, t1=t1, t2=t2))
+        truth.append((2021, "весна", "Математика", 5, school, str(50000 + i), t1 + t2))
+    rows[499] = copied_sex_and_class(rows[499])                      # source row 501
+    planted.append((2021, "весна", "Математика", 5, schools[500 % 10], "50500", None))
+    math = xlsx(exports / "2021" / MATH5, {"Sheet": regional_2021_rows(rows)})
+    # 2021: three languages of grade 11 in one school, the same participant codes
+    for words, subject in (("английскому языку", "Английский язык"), ("немецкому языку", "Немецкий язык"),
+                           ("французскому языку", "Французский язык")):
+        langs = [regional_2021_pupil(i, school="sch220201", code=1100 + i, t1=rnd.randint(0, 20), t2=1)
+                 for i in range(1, 31)]
+        truth += [(2021, "весна", subject, 11, "sch220201", str(p[3]), p[8]) for p in langs]
+        xlsx(exports / "2021" / "11" / f"Проведение работы по {words}, 11 класс. ВПР 2021.xlsx",
+             {"Sheet": regional_2021_rows(langs)})
+    # 2022: the regional form export, a lock file beside it, one file in an unknown layout
+    form = [FORM_2022_HEAD]
+    for i in range(1, 41):
+        t1, t2 = rnd.randint(0, 10), rnd.randint(0, 14)
+        form.append(form_2022_pupil("edu224301", 40000 + i, t1, t2, t1 + t2))
+        truth.append((2022, "весна", "Русский язык", 4, "edu224301", str(40000 + i), t1 + t2))
+    xlsx(exports / "2022" / "4" / "Русский язык.xlsx", {"Протокол": form})
+    (exports / "2022" / "4" / "~$Русский язык.xlsx").write_bytes(b"lock")
+    xlsx(exports / "2022" / "список классов.xlsx", {"Лист1": [["Класс", "Учитель"], ["4А", "—"]]})
+
+    code = main(["ingest", str(exports), "--out", str(tmp_path / "region")])
+    assert code == 1                                                 # one file rejected, one row quarantined
+    vpr = load_dataset(tmp_path / "region").vpr
+    got = {(int(r.year), r.wave, r.subject, int(r.grade), r.school_id, r.participant_code, int(r.primary_score))
+           for r in vpr.itertuples()}
+    expected = {t for t in truth if t[:6] not in {p[:6] for p in planted}}
+    assert got == expected and len(vpr) == len(truth) - 1 == 200 + 999 + 90 + 40
+    listed = rejected_rows(tmp_path / "region" / "rejected_rows.csv")
+    assert listed[["file", "sheet", "row"]].values.tolist() == [[str(math), "Sheet", 501]]
+    report = json.loads((tmp_path / "region" / "ingest_report.json").read_text(encoding="utf-8"))
+    assert [f["file"].split("/")[-1] for f in report["files"] if f["status"] == "отклонён"] == ["список классов.xlsx"]
+    assert [s["file"].split("/")[-1] for s in report["skipped"]] == ["~$Русский язык.xlsx"]
+
+
+def test_a_contract_failure_names_the_source_file_sheet_and_row_not_the_temporary_table(tmp_path):
+    from shnor_utils.data.ingest import _source_of
+    from shnor_utils.errors import InputError
+
+    tables = {"vpr": pd.DataFrame({"_file": ["exports/a.xlsx", "exports/b.xlsx"], "_sheet": ["Sheet", "Протокол"],
+                                   "_row": [7, 24901]})}
+    exc = InputError("первичный балл больше максимума", file=str(tmp_path / ".ds.tmp" / "vpr.csv"), row=3,
+                     column="primary_score", got="21")
+    message = _source_of(exc, tables, tmp_path / ".ds.tmp")
+    assert "exports/b.xlsx" in message and "Протокол" in message and "24901" in message
+    assert "vpr.csv" not in message

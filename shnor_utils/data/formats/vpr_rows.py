@@ -87,7 +87,7 @@ def pupil(ctx: Context, where: str, work: dict, *, school_id: str, code, class_l
         if col is not None:
             ctx.quarantine(sheet, row, f"столбец {col}", R_OVERFLOW, raw)
             return {"_drop": True}, []
-    shifted = next((task for (_, task, _), v in zip(tasks, cells) if _SHIFTED.match(norm(v))), None)
+    shifted = next((task for (_, task, _), v in zip(tasks, cells) if isinstance(v, str) and _SHIFTED.match(norm(v))), None)
     if shifted is not None:
         ctx.quarantine(sheet, row, f"задание {shifted}", R_SHIFTED, raw if raw is not None else cells)
         return {"_drop": True}, []
