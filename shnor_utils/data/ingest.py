@@ -220,6 +220,10 @@ def _open(path: Path, max_mb, report: IngestReport):
     except InputError as exc:
         entry.status, entry.error = "отклонён", str(exc)
         return None
+    except OSError as exc:      # unreadable (permissions, a vanished file): this file only, the others go on
+        entry.status = "отклонён"
+        entry.error = f"файл «{path}» не читается: {exc.strerror or type(exc).__name__}"
+        return None
 
 
 def _read(item, entry: FileEntry, meth, overrides: dict, secret) -> Extract | None:

@@ -315,3 +315,22 @@ def test_a_contract_failure_names_the_source_file_sheet_and_row_not_the_temporar
     message = _source_of(exc, tables, tmp_path / ".ds.tmp")
     assert "exports/b.xlsx" in message and "Протокол" in message and "24901" in message
     assert "vpr.csv" not in message
+
+
+def test_an_unreadable_file_is_rejected_alone(tmp_path, monkeypatch):
+    import shnor_utils.data.ingest as driver
+
+    good = xlsx(tmp_path / "in" / "f1.xlsx", {"РУ 4 Индивидуальные результаты": f1_rows()})
+    locked = xlsx(tmp_path / "in" / "locked.xlsx", {"РУ 4 Индивидуальные результаты": f1_rows()})
+    real = driver.open_workbook
+
+    def fake(path, **kw):
+        if path.name == locked.name:
+            raise PermissionError(13, "Permission denied")
+        return real(path, **kw)
+
+    monkeypatch.setattr(driver, "open_workbook", fake)
+    result = ingest([tmp_path / "in"], tmp_path / "ds")
+    assert result.exit_code == 1
+    assert "не читается: Permission denied" in entry(result, "locked.xlsx").error
+    assert entry(result, good.name).loaded == 4
