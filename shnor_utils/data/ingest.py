@@ -403,7 +403,7 @@ def _scale_evidence(extracts: list, meth, report: IngestReport) -> dict:
     for e in extracts:
         frame = pd.concat(e.tables.get("vpr", []) or [pd.DataFrame(columns=["year", "subject", "grade"])])
         keys |= {(int(y), s, int(g)) for y, s, g in frame[["year", "subject", "grade"]].drop_duplicates().itertuples(index=False)}
-    evidence = {}
+    evidence, proven, seen = {}, {}, []
     for key in keys:
         scale = meth.vpr_scale(*key)
         if scale is not None:
@@ -412,12 +412,13 @@ def _scale_evidence(extracts: list, meth, report: IngestReport) -> dict:
         for key, (total, parts, sheet) in e.log.maxima.items():
             scale = meth.vpr_scale(*key)
             configured = scale.max if scale is not None else None
-            if configured != total:
-                evidence[key] = max(total, evidence.get(key, 0) if configured is None else total)
-            report.scales.append({"file": e.file, "sheet": sheet, "year": key[0], "subject": key[1], "grade": key[2],
-                                  "configured": configured, "file_max": total, "tasks": parts,
-                                  "source": scale.source if scale is not None else None,
-                                  "used": evidence.get(key, total)})
+            if configured != total:          # the file's header wins; two files that disagree: the larger
+                proven[key] = max(total, proven.get(key, total))
+            seen.append((e.file, sheet, key, configured, total, parts, scale.source if scale is not None else None))
+    evidence.update(proven)
+    report.scales.extend({"file": f, "sheet": sheet, "year": key[0], "subject": key[1], "grade": key[2],
+                          "configured": configured, "file_max": total, "tasks": parts, "source": source,
+                          "used": evidence[key]} for f, sheet, key, configured, total, parts, source in seen)
     return evidence
 
 
