@@ -1,7 +1,8 @@
 """`shnor` — the command line of shnor-reports.
 
   shnor demo --out data/demo [--schools 64] [--seed N] [--format csv|parquet]
-  shnor ingest FILE… --out DATASET [--schools schools.csv] [--secret-file F] [--max-file-mb N]
+  shnor ingest FILE|FOLDER… --out DATASET [--schools schools.csv] [--secret-file F] [--max-file-mb N]
+               [--year Y] [--grade G] [--wave весна|осень] [--strict]
   shnor real-files DATASET --out DIR
   shnor validate DATASET
   shnor indicators DATASET --out FILE.csv
@@ -53,7 +54,8 @@ def _demo(args) -> int:
 
 def _ingest(args) -> int:
     result = ingest(args.files, args.out, schools_file=args.schools, secret_file=args.secret_file,
-                    max_mb=args.max_file_mb, wave=args.wave, crosswalk_file=args.crosswalk)
+                    max_mb=args.max_file_mb, wave=args.wave, year=args.year, grade=args.grade, strict=args.strict,
+                    crosswalk_file=args.crosswalk)
     print(result.report.to_text())
     return result.exit_code
 
@@ -121,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="записать регион ещё и в макетах реальных файлов (Ф1 ФИС ОКО, протоколы РЦОИ, ОО-1)")
     d.set_defaults(fn=_demo)
     g = sub.add_parser("ingest", help="загрузить реальные файлы (ФИС ОКО, РЦОИ, ОО-1) в набор данных")
-    g.add_argument("files", nargs="+", metavar="FILE", help="книги .xlsx/.xls в любом порядке")
+    g.add_argument("files", nargs="+", metavar="FILE_OR_FOLDER",
+                   help="книги .xlsx/.xls в любом порядке или папки (обходятся со всеми вложенными)")
     g.add_argument("--out", required=True, metavar="DATASET", help="папка набора данных (заменяется целиком)")
     g.add_argument("--schools", default=None, metavar="CSV",
                    help="справочник школ: school_id, settlement, school_type, … (и rcoi_code — код ОО в РЦОИ)")
@@ -131,7 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="соответствие логинов школ разных лет: old_id,new_id[,comment] (справочник школ)")
     g.add_argument("--max-file-mb", type=float, default=None, metavar="MB",
                    help="предел размера одного файла (по умолчанию 30 МБ или SHNOR_MAX_FILE_MB)")
-    g.add_argument("--wave", choices=["весна", "осень"], default="весна", help="волна ВПР для всех файлов")
+    g.add_argument("--wave", choices=["весна", "осень"], default=None,
+                   help="волна ВПР для всех файлов (по умолчанию весна; ВПР 2020 — осень, см. ingest.yaml)")
+    g.add_argument("--year", type=int, default=None, help="год для всех файлов (важнее содержимого, имени и папок)")
+    g.add_argument("--grade", type=int, default=None, help="класс для всех файлов (важнее содержимого, имени и папок)")
+    g.add_argument("--strict", action="store_true",
+                   help="всё или ничего: при любой строке в карантине или отклонённом файле набор не записывается")
     g.set_defaults(fn=_ingest)
     x = sub.add_parser("real-files", help="записать набор данных в макетах реальных файлов (для проверки и обучения)")
     x.add_argument("dataset")

@@ -42,7 +42,7 @@ def _make_schools(w: _World, n: int) -> None:
     sc.insert(0, "school_id", [f"edu{REGION_ID[3:]}{i + 1:04d}" for i in range(len(sc))])
     _add_context(sc, rng)
     w.schools = sc
-    w.subjects = tuple(w.meth.subjects)
+    w.subjects = tuple(s for s in w.meth.subjects if not w.meth.group(s))   # languages of a group: not simulated
     w.subj_effect = rng.normal(0, 0.12, (len(sc), len(w.subjects)))
 
 

@@ -118,9 +118,14 @@ class Methodology:
             index.setdefault(key, {})[int(s["year"])] = s
         return index
 
+    def group(self, subject: str) -> str | None:
+        """The group a subject belongs to in the methodology («Английский язык» → «Иностранный язык»), else None."""
+        return self._subjects.get(subject, {}).get("group")
+
     def vpr_scale(self, year: int, subject: str, grade: int) -> Scale | None:
-        """Scale of ВПР (year, subject, grade); borrowed from the nearest earlier (else later) year."""
-        by_year = self._vpr_scales.get((subject, int(grade)))
+        """Scale of ВПР (year, subject, grade); borrowed from the nearest earlier (else later) year.
+        A subject without its own scale uses its group's («Английский язык» → «Иностранный язык»)."""
+        by_year = self._vpr_scales.get((subject, int(grade))) or self._vpr_scales.get((self.group(subject), int(grade)))
         if not by_year:
             return None
         chosen = nearest_year(by_year, int(year))
@@ -139,7 +144,7 @@ class Methodology:
             if level == "базовая":
                 return None
             return row.get("Математика профильная")
-        return row.get(subject)
+        return row.get(subject, row.get(self.group(subject)))
 
     def oge_scale(self, year: int, subject: str) -> Scale | None:
         section = self.data.get("gia", {}).get("oge_scales", {}).get("by_year", {})
@@ -147,7 +152,7 @@ class Methodology:
             return None
         chosen = nearest_year(section, int(year))
         block = section[chosen]
-        s = block.get("subjects", {}).get(subject)
+        s = block.get("subjects", {}).get(subject) or block.get("subjects", {}).get(self.group(subject))
         if s is None:
             return None
         return Scale.from_entry(s, year=chosen, asked_year=year,

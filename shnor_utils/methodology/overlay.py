@@ -45,7 +45,7 @@ RECORD_FIELDS: dict[tuple[str, tuple], tuple[set, set]] = {
         {"grade", "exam", "subject", "baseline", "plan", "multiply_by", "divide_by", "factor_text",
          "baseline_year", "target_year", "note"}),
     ("vpr_scales", ("scales",)): ({"year", "subject", "grade", "max", "min", "kind", "source"}, {"note"}),
-    ("subjects", ("subjects",)): ({"name", "short"}, {"latin", "gia_code", "stems"}),
+    ("subjects", ("subjects",)): ({"name", "short"}, {"latin", "gia_code", "stems", "group"}),
 }
 
 # Open maps: (file, path pattern) → True (any new key) or the set of new keys allowed there.

@@ -85,11 +85,21 @@ def test_nothing_partial_is_written_when_the_result_fails_the_contract(tmp_path)
     before = {p.name: p.read_bytes() for p in (tmp_path / "ds").iterdir()}
     sheet = f1_rows()
     sheet[9][8] = 30                                                  # primary score above the RU-4 2026 maximum 24
-    result = ingest([xlsx(tmp_path / "over.xlsx", {"РУ 4 Индивидуальные результаты": sheet})], tmp_path / "ds")
-    assert result.exit_code == 2 and "не прошёл проверку контракта" in result.report.error
-    assert "первичный балл больше максимума" in result.report.error
+    over = xlsx(tmp_path / "over.xlsx", {"РУ 4 Индивидуальные результаты": sheet})
+    result = ingest([over], tmp_path / "ds", strict=True)             # all-or-nothing
+    assert result.exit_code == 2 and "--strict" in result.report.error
     assert {p.name: p.read_bytes() for p in (tmp_path / "ds").iterdir()} == before   # the old dataset intact
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ds")] == []      # no temp folder left
+    listed = pd.read_csv(tmp_path / "ds.rejected_rows.csv", encoding="utf-8-sig")    # beside, not inside
+    assert listed[["file", "sheet", "row", "column"]].values.tolist() == [
+        [str(over), "РУ 4 Индивидуальные результаты", 10, "primary_score"]]
+    assert "первичный балл больше максимума шкалы ВПР 2026 «Русский язык», 4 класс" in listed["rule"][0]
+    assert (tmp_path / "ds.ingest_report.html").exists() and (tmp_path / "ds.ingest_report.json").exists()
+    # without --strict: 1 of 4 rows is 25 % > 5 % (ingest.yaml quarantine_share): the file is rejected whole
+    result = ingest([over], tmp_path / "ds")
+    assert result.exit_code == 2 and "отклонён целиком: в карантине 1 из 4 строк" in rejected(result, "over.xlsx")
+    assert "неверная шкала" in rejected(result, "over.xlsx")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "ds").iterdir()} == before
 
 
 def test_protocol_without_a_secret_is_refused(tmp_path, monkeypatch):

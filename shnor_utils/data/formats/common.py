@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from shnor_utils.errors import InputError
+from shnor_utils.errors import ConfigError, InputError
 from shnor_utils.methodology import Methodology
 
 # ---- labels of the ingest report (one per quirk) ------------------------------------------------
@@ -33,6 +33,14 @@ Q_MARK_COMPUTED = "отметка ВПР вычислена по шкале го
 Q_SCORE_MISMATCH = "первичный балл не равен сумме баллов за задания"
 Q_BLANK_ROWS = "пустые строки шаблона пропущены"
 Q_DUPLICATE = "повторная запись участника отброшена"
+Q_DUPLICATE_EXACT = "точная копия записи (тот же участник, те же данные) учтена один раз"
+Q_META_FROM_PATH = "год, класс или предмет взяты из папок пути к файлу"
+Q_OVERRIDE = "год, класс или волна заданы параметром (--year, --grade, --wave)"
+
+# Rules of quarantined rows (rejected_rows.csv «rule»), written by readers (the others come from the
+# contract's checks in `ingest`)
+R_OVERFLOW = "в строке больше значений, чем столбцов в шапке (строка сдвинута или склеена)"
+R_SHIFTED = "в столбце задания значение другого столбца (пол, класс): строка сдвинута"
 Q_META_FROM_NAME = "год, предмет, класс или школа взяты из имени файла"
 
 _SPACES = re.compile(r"\s+")
@@ -71,6 +79,10 @@ class FileLog:
     """Counts and warnings of one file, for the ingest report. Never holds personal data."""
     counts: Counter = field(default_factory=Counter)
     warnings: list = field(default_factory=list)
+    # «Итого баллов» vs the sum of tasks, per school: school_id → [pupils compared, pupils whose total differs]
+    totals: dict = field(default_factory=dict)
+    # scale maxima found in the file's task header: (year, subject, grade) → (sum, "5+5+…", sheet)
+    maxima: dict = field(default_factory=dict)
 
     def count(self, label: str, n: int = 1) -> None:
         if n:
@@ -90,10 +102,22 @@ class Context:
     wave: str = "весна"
     secret: bytes | None = None
     book: object = None          # the whole workbook, for layouts whose title sits on another sheet
+    # --year / --grade given by the user: they win over the content, the name and the folders
+    overrides: dict = field(default_factory=dict)
+    # rows a reader set aside (rejected_rows.csv): dicts of sheet, row, column, rule, raw
+    quarantined: list = field(default_factory=list)
 
     @property
     def file(self) -> str:
         return str(self.path)
+
+    def quarantine(self, sheet: str, row: int, column: str | None, rule: str, raw=()) -> None:
+        """Set a source row aside: it is listed in rejected_rows.csv (cells made safe there) and not loaded."""
+        self.quarantined.append({"sheet": sheet, "row": row, "column": column, "rule": rule, "raw": raw_text(raw)})
+
+    def setting(self, key: str):
+        """A value of the methodology's ingest.yaml (`key: {value: …, source: …}`)."""
+        return ingest_setting(self.meth, key)
 
     def error(self, message: str, *, sheet=None, row=None, column=None, expected=None, got=None) -> InputError:
         return InputError(message, file=self.file, sheet=sheet, row=row, column=column, expected=expected, got=got)
@@ -105,6 +129,9 @@ class Extract:
     tables: dict = field(default_factory=dict)
     schools: list = field(default_factory=list)
     directory: list = field(default_factory=list)   # what a file tells about schools (shnor_utils.data.directory)
+    file: str = ""                                   # set by ingest after reading
+    quarantined: list = field(default_factory=list)  # rows the readers set aside (rejected_rows.csv)
+    log: FileLog | None = None                       # the file's counts, totals and scale evidence
 
     def add(self, table: str, frame: pd.DataFrame) -> None:
         if frame is not None and len(frame):
@@ -124,6 +151,36 @@ class Extract:
 
     def rows(self, table: str) -> int:
         return sum(len(f) for f in self.tables.get(table, []))
+
+
+def ingest_setting(meth: Methodology, key: str):
+    """`value` of `key` in the methodology's ingest.yaml (defaults/ingest.yaml, a regional overlay may change it)."""
+    entry = meth.data.get("ingest", {}).get(key)
+    if not isinstance(entry, dict) or "value" not in entry:
+        raise ConfigError(f"в методике нет параметра ingest.yaml «{key}» (value, source)")
+    return entry["value"]
+
+
+# Cells of a quarantined row kept for rejected_rows.csv: personal data is never among them (the
+# readers that carry names pass only the cells outside the name and document columns), and a text that
+# looks like a full name is hidden all the same.
+_NAME_LIKE = re.compile(r"^[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?\s+[А-ЯЁ][а-яё]+")
+RAW_CELLS = 60
+
+
+def raw_text(cells) -> str:
+    """The cells of a row as one «a | b | c» text (at most RAW_CELLS cells, names hidden)."""
+    out = []
+    for v in list(cells)[:RAW_CELLS]:
+        t = text(v)
+        out.append("(скрыто)" if _NAME_LIKE.match(t) else t[:60])
+    return " | ".join(out)
+
+
+def overflow_column(row, header: "Header") -> int | None:
+    """1-based column of the first value right of the header's last column, else None."""
+    last = max(header.cells) if header.cells else 0
+    return next((c for c in range(last + 1, len(row) + 1) if row[c - 1] is not None), None)
 
 
 # ---- headers ------------------------------------------------------------------------------------
@@ -316,22 +373,28 @@ def grade_of_class(value) -> int | None:
 
 
 # ---- metadata a file may carry only in its name -------------------------------------------------
-def meta_from_name(path: Path, meth: Methodology) -> dict:
-    """Year, subject, grade and school login found in the file's name, else in its folder's name.
+def meta_from_name(path: Path, meth: Methodology, log: FileLog | None = None, overrides: dict | None = None) -> dict:
+    """Year, subject, grade and school login found in the file's name, else in the names of the
+    folders above it (nearest first, up to FOLDER_LEVELS): `2020/7/Английский язык.xlsx` gives year
+    2020, grade 7, «Английский язык». `overrides` (--year, --grade) win over everything.
 
     Only for layouts whose content does not carry them (the 2026 «Форма сбора результатов» and the
     regional exports are issued as «Форма сбора результатов Математика 5 класс ВПР 2026.xlsx»,
     «Проведение работы по математике, 5 класс. ВПР 2021.xlsx», `2022/4/Русский язык.xlsx`).
-    The layout itself is never recognised by the name."""
+    The layout itself is never recognised by the name. With `log`, a value taken from a folder
+    (not the name) is counted under Q_META_FROM_PATH."""
     out: dict = {}
-    for name in (path.stem.replace("_", " "), path.parent.name.replace("_", " ")):
+    from_path = False
+    names = [path.stem.replace("_", " ")] + [p.name.replace("_", " ") for p in list(path.parents)[:FOLDER_LEVELS]]
+    for level, name in enumerate(names):
+        before = set(out)
         m = re.search(r"(?<!\d)(20\d\d)(?!\d)", name)
         if m:
             out.setdefault("year", int(m.group(1)))
         m = re.search(r"(?<!\d)(\d{1,2})\s*[-_ ]?\s*(?:класс|кл\b)", name, re.I)
         if m and 4 <= int(m.group(1)) <= 11:
             out.setdefault("grade", int(m.group(1)))
-        elif name.isdigit() and 4 <= int(name) <= 11:       # regional archives: 2022/<класс>/<Предмет>.xlsx
+        elif level and name.isdigit() and 4 <= int(name) <= 11:   # regional archives: 2020/<класс>/<Предмет>.xlsx
             out.setdefault("grade", int(name))
         subject = meth.subject_from_text(name)
         if subject:
@@ -339,7 +402,16 @@ def meta_from_name(path: Path, meth: Methodology) -> dict:
         m = re.search(r"(edu\d+|sch\d+)", name, re.I)
         if m:
             out.setdefault("school_id", m.group(1).lower())
+        from_path = from_path or bool(level and set(out) - before)
+    if from_path and log is not None:
+        log.count(Q_META_FROM_PATH)
+    for key in ("year", "grade"):
+        if overrides and overrides.get(key) is not None:
+            out[key] = int(overrides[key])
     return out
+
+
+FOLDER_LEVELS = 3      # folders above a file searched for year / grade / subject: region/2020/7/file.xlsx
 
 
 # ---- writing: a canonical value as a workbook cell -------------------------------------------

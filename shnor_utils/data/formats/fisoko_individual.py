@@ -66,7 +66,7 @@ def read(sheet, ctx: Context, out: Extract) -> None:
                          class_label=normalize_class(cell(cols["class"]), work["grade"], ordinal=ordinal, log=ctx.log),
                          variant=cell(cols["variant"]), tasks=tasks, cells=[cell(c) for c, _, _ in tasks],
                          primary_cell=cell(cols["primary"]), mark_cell=cell(cols["mark"]),
-                         journal_cell=cell(cols["journal"]), levels=levels)
+                         journal_cell=cell(cols["journal"]), levels=levels, raw=row, header=header)
         vpr_rows.append(vpr)
         task_rows.extend(tks)
     vpr, task_frame = frames(vpr_rows, task_rows)

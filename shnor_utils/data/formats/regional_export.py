@@ -7,7 +7,8 @@ Layouts (docs/FILE_FORMATS.md §1.6, seen in the Altai region's real files):
   «регион» actually holds the municipality name (`город Барнаул`), without an id.
 - 2020, Latin codes: `groups | user | id | code | otc | gender | klass | var-1 | var-2 | sum |
   a-1-grade … a-40-grade`; `otc` = journal mark, `var-1` holds `отсутствовал` for absentees.
-Neither carries year, subject or grade inside the sheet: they come from the file name as issued;
+Neither carries year, subject or grade inside the sheet: they come from the file name as issued,
+else from the folders above it (`2020/7/Английский язык.xlsx`; `common.meta_from_name`);
 task maxima are not in the header either, so task points are only checked to be ≥ 0, and the
 ВПР mark is computed from the year's scale.
 """
@@ -67,13 +68,13 @@ def read(sheet, ctx: Context, out: Extract) -> None:
         vpr, _ = pupil(ctx, f"лист «{sheet.name}», строка {r}", work, school_id=sid, code=cell(cols["code"]),
                        class_label=normalize_class(cell(cols["class"]), work["grade"], ordinal=False, log=ctx.log),
                        variant=cell(cols["variant"]), tasks=tasks, cells=[cell(c) for c, _, _ in tasks],
-                       primary_cell=cell(cols["total"]), journal_cell=cell(cols["journal"]))
+                       primary_cell=cell(cols["total"]), journal_cell=cell(cols["journal"]), raw=row, header=header)
         rows.append(vpr)
     out.add("vpr", frames(rows, [])[0])
 
 
 def _work(sheet, ctx: Context, layout: str) -> dict:
-    meta = meta_from_name(ctx.path, ctx.meth)
+    meta = meta_from_name(ctx.path, ctx.meth, ctx.log, ctx.overrides)
     missing = [w for k, w in (("year", "год"), ("subject", "предмет"), ("grade", "класс")) if k not in meta]
     if missing:
         raise ctx.error(f"в таблице «{layout}» нет сведений: {', '.join(missing)}", sheet=sheet.name,

@@ -13,13 +13,22 @@ a 5 KB file took 2.7 GB), rows are read as far as their last value, and a sheet 
 MAX_ROWS, MAX_COLUMNS or MAX_CELLS (stated in docs/ingest.md «Пределы») is refused while it is
 being read, before it fills memory. An encrypted book is told «защищён паролем», not «повреждён».
 Hidden and «very hidden» sheets are marked (`Sheet.hidden`) so that ingest can say so.
+
+Formula cells without a saved value (a book written by a program that does not calculate, or saved
+with calculation off): openpyxl's data_only mode reads them as empty. Each sheet's XML that contains
+a formula at all is streamed once more (`_uncached_formulas`, constant memory: each row is dropped
+once seen) and the cells `<c r="H5"><f>…</f></c>` with no `<v>` are listed in `Sheet.uncached`
+(the first UNCACHED_LISTED references and their count), so that ingest names the workbook, the sheet
+and the cell.
 """
 from __future__ import annotations
 
 import datetime as dt
 import io
 import os
+import posixpath
 import zipfile
+from xml.etree import ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +44,7 @@ UNPACKED_FACTOR = 10  # xlsx is zip-compressed XML: allow 10× the file limit on
 MAX_ROWS = 1_000_000        # rows of one sheet, up to its last row with a value
 MAX_COLUMNS = 1_000         # columns of one sheet, up to the last column with a value in any row
 MAX_CELLS = 30_000_000      # rows × used columns, summed over the sheets of one workbook
+UNCACHED_LISTED = 20        # formula cells without a saved value named per sheet (all are counted)
 ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")   # the stream of an encrypted .xlsx (an OLE2 file)
 
 
@@ -44,6 +54,8 @@ class Sheet:
     name: str
     rows: list
     hidden: str = ""              # "" (visible), "hidden" or "veryHidden"
+    uncached: tuple = ()          # references («H5») of formula cells without a saved value (first ones)
+    uncached_count: int = 0       # how many such cells the sheet has
 
     def cell(self, row: int, col: int):
         """Value at 1-based (row, col), None outside the used range."""
@@ -106,6 +118,10 @@ def _read_xlsx(path: Path, limit: int) -> list[Sheet]:
         raise InputError(f"файл .xlsx после распаковки занимает {unpacked / 1048576:.0f} МБ — больше допустимого",
                          file=str(path), expected="книга меньшего размера (параметр --max-file-mb)")
     try:
+        uncached = _uncached_formulas(path)
+    except Exception:     # an unusual package layout: openpyxl below gives the message if it is broken
+        uncached = {}
+    try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises KeyError, ValueError, zip errors…: one message for the user
         raise InputError(f"файл .xlsx повреждён или не является книгой Excel ({type(exc).__name__})",
@@ -115,7 +131,8 @@ def _read_xlsx(path: Path, limit: int) -> list[Sheet]:
         for ws in book.worksheets:
             ws.reset_dimensions()     # never trust <dimension>: rows are read as far as their last cell
             rows = budget.sheet(ws.title, (tuple(_plain(v) for v in row) for row in ws.iter_rows(values_only=True)))
-            sheets.append(Sheet(ws.title, rows, _state(getattr(ws, "sheet_state", "visible"))))
+            refs, count = uncached.get(ws.title, ((), 0))
+            sheets.append(Sheet(ws.title, rows, _state(getattr(ws, "sheet_state", "visible")), refs, count))
         return sheets
     except InputError:
         raise
@@ -123,6 +140,61 @@ def _read_xlsx(path: Path, limit: int) -> list[Sheet]:
         raise InputError(f"лист книги не читается: файл повреждён ({type(exc).__name__})", file=str(path)) from exc
     finally:
         book.close()
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _uncached_formulas(path: Path) -> dict:
+    """sheet name → (first UNCACHED_LISTED references, count) of formula cells with no saved value."""
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
+            return out
+        rels = {r.get("Id"): r.get("Target") for r in ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))}
+        book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        for sheet in book.iter(f"{_MAIN}sheet"):
+            target = rels.get(sheet.get(_REL)) or ""
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            if part in names and _has_formula(zf, part):
+                refs, count = _scan_sheet(zf, part)
+                if count:
+                    out[sheet.get("name")] = (tuple(refs), count)
+    return out
+
+
+def _has_formula(zf: zipfile.ZipFile, part: str) -> bool:
+    """Does the sheet's XML contain a formula element at all (read in chunks, nothing kept)?"""
+    tail = b""
+    with zf.open(part) as fh:
+        while chunk := fh.read(1 << 20):
+            if b"<f>" in tail + chunk or b"<f " in tail + chunk or b":f>" in tail + chunk or b":f " in tail + chunk:
+                return True
+            tail = chunk[-8:]
+    return False
+
+
+def _scan_sheet(zf: zipfile.ZipFile, part: str) -> tuple[list, int]:
+    refs, count, data = [], 0, None
+    with zf.open(part) as fh:
+        for event, elem in ElementTree.iterparse(fh, events=("start", "end")):
+            tag = elem.tag.rsplit("}", 1)[-1]
+            if event == "start":
+                if tag == "sheetData":
+                    data = elem
+                continue
+            if tag == "c":
+                formula = next((ch for ch in elem if ch.tag.rsplit("}", 1)[-1] == "f"), None)
+                value = next((ch for ch in elem if ch.tag.rsplit("}", 1)[-1] == "v"), None)
+                if formula is not None and (value is None or not (value.text or "").strip()):
+                    count += 1
+                    if len(refs) < UNCACHED_LISTED:
+                        refs.append(elem.get("r") or "?")
+            elif tag == "row" and data is not None:
+                data.remove(elem)      # keep memory constant: a row is dropped once its cells are seen
+    return refs, count
 
 
 def _read_xls(path: Path) -> list[Sheet]:
