@@ -25,7 +25,7 @@ def fmt_pct(value, digits: int = 1) -> str:
     """45.25 → «45,3 %»; missing → «—»."""
     if value is None or pd.isna(value):
         return "—"
-    return f"{value:.{digits}f}".replace(".", ",") + " %"
+    return f"{value:.{digits}f}".replace(".", ",").replace("-", MINUS) + NBSP + "%"
 
 
 def fmt_num(value, digits: int = 1) -> str:
@@ -127,7 +127,23 @@ def small_groups_finding(meth: Methodology, count: int, what: str, counted: str 
                    rule=f"малые группы: < {min_n} участников", source=meth.source("small_groups.min_for_share"))
 
 
+NBSP, MINUS = "\u00a0", "\u2212"
+_TAG_OR_STYLE = re.compile(r"(<style.*?</style>|<[^>]*>)", re.S)
+_PCT = re.compile(r"(?<=\d) %")
+_NEG = re.compile(r"(?:(?<=^)|(?<=[\s(«=≈]))-(?=\d)")
+
+
+def typeset(markup: str) -> str:
+    """Russian typography in the visible text of `markup` (tags and style sheets untouched): a non-breaking
+    space before «%» after a number, and the minus sign «−» instead of a hyphen before a number."""
+    parts = _TAG_OR_STYLE.split(markup)
+    for i in range(0, len(parts), 2):            # even items are text between tags
+        parts[i] = _NEG.sub(MINUS, _PCT.sub(NBSP + "%", parts[i]))
+    return "".join(parts)
+
+
 def display_html(markup: str) -> None:
+    markup = typeset(markup)
     try:
         from IPython.display import HTML, display
         display(HTML(markup))

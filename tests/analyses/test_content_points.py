@@ -60,7 +60,7 @@ def test_shnor_basis_names_share_and_n():
     low = pd.DataFrame({"entity_id": ["s1", "s1"], "year": [2025, 2024], "exam": ["ВПР", "ЕГЭ"],
                         "subject": ["Математика", "Русский язык"], "grade": [6, 11], "value": [33.3, 40.0],
                         "denominator": [9, 25]})
-    assert S._reason(low, "s1", 2026) == "2025: ВПР Математика 6 (33 %, n = 9); 2024: ЕГЭ Русский язык (40 %, n = 25)"
+    assert S._reason(low, "s1", 2026) == "2025: ВПР Математика 6 (33\u00a0%, n = 9); 2024: ЕГЭ Русский язык (40\u00a0%, n = 25)"
 
 
 def test_measures_catalogue_has_sources_and_fails_on_unknown_kind():

@@ -317,7 +317,7 @@ def test_municipality_ranking_puts_small_groups_last(demo_small):
     table, classes = G.ranking_table(rep)
     ranked = table[table["Место"] != "—"]
     assert list(ranked["Место"]) == list(range(1, len(ranked) + 1))
-    values = ranked["Ниже минимума"].str.replace(" %", "").str.replace(",", ".").astype(float)
+    values = ranked["Ниже минимума"].str.replace("\u00a0%", "").str.replace(",", ".").astype(float)
     assert values.is_monotonic_decreasing
     small = [i for i, c in enumerate(classes) if c == "shnor-small"]
     assert small == list(range(len(ranked), len(table)))

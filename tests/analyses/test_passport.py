@@ -77,7 +77,7 @@ def test_key_indicators_compare_with_municipality_and_region(demo):
     assert {"Школа", "n", "Муниципалитет", "Регион", "Сравнение с регионом"} <= set(key.columns)
     # the ЕГЭ русский язык of the planted school: 6 of 9 below the minimum → the rule's low result, marked
     row = key[key["Показатель"] == "Не справились: ЕГЭ, Русский язык"].iloc[0]
-    assert row["Школа"] == "66,7 %" and row["n"] == "9" and row["Сравнение с регионом"].startswith("низкий результат")
+    assert row["Школа"] == "66,7\u00a0%" and row["n"] == "9" and row["Сравнение с регионом"].startswith("низкий результат")
     assert classes[key.index[key["Показатель"] == "Не справились: ЕГЭ, Русский язык"][0]] == "shnor-flag"
     # «лучше региона» / «на уровне региона» rows are never highlighted
     assert all(c == "" for c, v in zip(classes, key["Сравнение с регионом"]) if v in ("лучше региона", "на уровне региона"))

@@ -190,7 +190,7 @@ def test_municipality_report_does_not_show_a_school_of_two_pupils(two_pupils, mo
     s2 = re.search(r"<tr[^>]*><td[^>]*>Школа № 2</td>.*?</tr>", page).group(0)
     assert "скрыто" in s2 and "%" not in s2, s2
     s1 = re.search(r"<tr[^>]*><td[^>]*>Школа № 1</td>.*?</tr>", page).group(0)
-    assert "50,0 %" in s1 and "25,0 %" in s1        # s1: понизили 2 of 4, подтвердили 1, повысили 1
+    assert "50,0\u00a0%" in s1 and "25,0\u00a0%" in s1        # s1: понизили 2 of 4, подтвердили 1, повысили 1
 
 
 def test_a_municipality_of_one_small_school_shows_no_share(two_pupils, monkeypatch):
@@ -201,7 +201,7 @@ def test_a_municipality_of_one_small_school_shows_no_share(two_pupils, monkeypat
     assert len(table) == 1 and table.iloc[0]["Участников"] == "2"
     assert (table.iloc[0][["Понизили", "Подтвердили", "Повысили"]] == "—").all()
     page = _html_of(rep, monkeypatch, table, classes) + V.summary_text(rep)
-    assert "100,0 %" not in page     # s3: both pupils «понизили»
+    assert "100,0\u00a0%" not in page     # s3: both pupils «понизили»
     assert all(f.text for f in V.findings(rep))
 
 

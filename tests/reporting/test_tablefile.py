@@ -22,13 +22,14 @@ def shown(monkeypatch):
     monkeypatch.setattr(R, "display_html", out.append)
     rep = R.Report.__new__(R.Report)   # table() needs the methodology only
     rep.meth = load_methodology()
+    rep.scope = "school"               # no links to other reports (batch/nav.py)
     return rep, out
 
 
 FRAME = pd.DataFrame({
     "Школа": ["=HYPERLINK(\"http://x\";\"жми\")", "СОШ № 3; «Лицей»", "+79991234567"],
     "Участников": pd.Series([37, 1234, None], dtype=object),
-    "% «2»": ["2,7 %", "45,3 %", "—"],
+    "% «2»": ["2,7\u00a0%", "45,3\u00a0%", "—"],
     "Разница": ["−2,2 п.п.", "-1", "0,05"],
     "Код": ["0012", "edu990001", "700001"],
 })
@@ -87,7 +88,7 @@ def test_excel_payload_is_a_real_workbook_with_numbers(shown):
     assert ws["E4"].value == 700001
 
 
-@pytest.mark.parametrize("text, value", [("1 234", 1234), ("−2,1", -2.1), ("45,3 %", 45.3), ("0", 0),
+@pytest.mark.parametrize("text, value", [("1 234", 1234), ("−2,1", -2.1), ("45,3\u00a0%", 45.3), ("0", 0),
                                          ("12\u00a0345,67", 12345.67), ("2025", 2025)])
 def test_numbers_as_shown(text, value):
     assert parse_number(text)[0] == pytest.approx(value)
