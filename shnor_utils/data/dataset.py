@@ -145,7 +145,11 @@ def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile, str]:
         # Text columns are read as text; numbers are parsed by the C reader (fast); a numeric
         # column with a bad cell comes back as text and `_convert` names the bad row.
         text_columns = {c.name: str for c in table.columns if c.type == "str"}
-        frame = pd.read_csv(io.StringIO(text), sep=separator, decimal="," if separator == ";" else ".",
+        # The C reader is fed UTF-8 bytes: from a StringIO pandas re-encodes the text in small chunks,
+        # which took ~10× longer than the parsing itself (29 s against 3 s for a 1,000-school vpr.csv).
+        raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        source = raw if encoding == "utf-8" else text.encode("utf-8")
+        frame = pd.read_csv(io.BytesIO(source), encoding="utf-8", sep=separator, decimal="," if separator == ";" else ".",
                             dtype=text_columns, keep_default_na=False, na_values=[""],
                             skipinitialspace=True, low_memory=False)
     except pd.errors.ParserError as exc:

@@ -51,8 +51,9 @@ def mark_counts(vpr: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     by = by or ["school_id", *KEYS]
     p = present(vpr)
     p = p[p["mark"].notna()]
-    wide = (pd.crosstab([p[c] for c in by], p["mark"].astype(int))
-            .reindex(columns=[2, 3, 4, 5], fill_value=0))
+    # one grouped count, not `pd.crosstab` (which aggregates group by group in Python: ~6 s at 1,000 schools)
+    wide = (p.groupby([*(p[c] for c in by), p["mark"].astype(int)]).size().unstack(fill_value=0)
+            .reindex(columns=[2, 3, 4, 5], fill_value=0).astype("int64"))
     wide.columns = [f"mark_{m}" for m in wide.columns]
     wide["participants"] = wide.sum(axis=1)
     return wide.reset_index()
