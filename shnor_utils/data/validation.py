@@ -78,9 +78,15 @@ def register_lines(path, lines: np.ndarray | None) -> None:
         _LINES[key] = np.asarray(lines, dtype=np.int64)
 
 
+_BLANK_LINE = re.compile(r"\n\s*(?:\n|\Z)")   # a line after the header that is empty or only spaces
+
+
 def data_lines(text: str) -> np.ndarray | None:
     """File line numbers (header = 1) of the data rows of a CSV text whose blank lines the reader
     skips; None when there is no blank line (then row = position + 2)."""
+    body = text[:-1] if text.endswith("\n") else text
+    if not _BLANK_LINE.search(body):   # the usual case, without splitting a file of millions of lines
+        return None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines = lines[:-1]
