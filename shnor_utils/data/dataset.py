@@ -126,7 +126,7 @@ def _find_file(root: Path, table: Table) -> Path | None:
 def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile, str]:
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():   # as `not data.strip()`, without copying the file
         raise InputError("файл пуст", file=str(path), expected="строка заголовков и строки данных")
     if path.suffix == ".parquet":
         try:
@@ -164,16 +164,22 @@ def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile, str]:
     return frame, TableFile(path, sha, len(frame), encoding), separator
 
 
+def _first_line(text: str) -> str:
+    """The header line (`text.split("\\n", 1)[0]` without copying the rest of the file)."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def _separator(text: str) -> str:
     """The separator of the header line: a comma, else the «;» of Russian Excel, else a tab."""
-    header = text.split("\n", 1)[0]
+    header = _first_line(text)
     counts = {sep: header.count(sep) for sep in SEPARATOR_NAMES}
     return "," if counts[","] or not max(counts.values()) else max(counts, key=counts.get)
 
 
 def _check_header(text: str, separator: str, path: Path) -> None:
     """A column named twice is refused (pandas would keep the second as «mark.1»)."""
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=separator), [])
+    header = next(csv.reader(io.StringIO(_first_line(text)), delimiter=separator), [])
     names = [h.strip() for h in header]
     repeated = sorted({n for n in names if n and names.count(n) > 1})
     if repeated:

@@ -84,8 +84,7 @@ _BLANK_LINE = re.compile(r"\n\s*(?:\n|\Z)")   # a line after the header that is 
 def data_lines(text: str) -> np.ndarray | None:
     """File line numbers (header = 1) of the data rows of a CSV text whose blank lines the reader
     skips; None when there is no blank line (then row = position + 2)."""
-    body = text[:-1] if text.endswith("\n") else text
-    if not _BLANK_LINE.search(body):   # the usual case, without splitting a file of millions of lines
+    if not _BLANK_LINE.search(text, 0, len(text) - text.endswith("\n")):   # the usual case: no split of millions of lines
         return None
     lines = text.split("\n")
     if lines and lines[-1] == "":
