@@ -20,6 +20,7 @@ help:
 	@echo "make reference-runs — пересчитать эталонные прогоны для nbval"
 	@echo "make docx      — все отчёты и к каждому документ Word (.docx, A4)"
 	@echo "make clean     — удалить сгенерированные данные, прогоны и отчёты"
+	@echo "make bench     — замеры производительности → bench/results.json (быстро: make bench BENCH_SIZES=100 BENCH_INGEST_SIZES=)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,8 +69,12 @@ clean:
 	rm -rf data/demo notebooks/runs/* output/* .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
+# make bench BENCH_SIZES=100 BENCH_INGEST_SIZES= BENCH_SAMPLE=6 — a quick run; the defaults are the full one
+BENCH_SIZES ?= 100 300 1000
+BENCH_INGEST_SIZES ?= 3000
+BENCH_SAMPLE ?= 12
 bench: $(STAMP)
-	$(PY) bench/run_bench.py
+	$(PY) bench/run_bench.py --sizes "$(BENCH_SIZES)" --ingest-sizes "$(BENCH_INGEST_SIZES)" --sample $(BENCH_SAMPLE)
 
 pdf: $(STAMP) $(DEMO)/schools.csv
 	$(PY) -m shnor_utils.cli run $(PARAMS) --pdf

@@ -1,24 +1,31 @@
-"""`make bench`: the batch engine on a generated region of 1,000 schools × 4 years.
+"""`make bench`: the report engine measured side by side, in one run, on generated demo regions.
 
-Measures, in one run, on this machine:
-  (a) dataset load + validation + indicator computation: time and peak memory (a child process);
-  (b) the batch throughput of school reports (`shnor run`, whole region, warm kernels);
-  (c) the same template produced the naive way for a sample of schools — a loop of the
-      `papermill` CLI then `jupyter nbconvert --to html --no-input` per report — side by side;
-  (d) a no-change re-run of the whole region;
-  (e) where the time of one report goes (kernel start, imports, data, cells, HTML).
-Results go to bench/results.json (and the README quotes them). Not a test: numbers, not verdicts.
+For every region size of `--sizes` (default 100 300 1000 schools × 4 years; `make bench BENCH_SIZES=100`
+for a quick run), on the same sample of `vpr_objectivity` school reports (the first `--sample` of the plan):
+  batch    our batch: `shnor run`, warm kernels, `--workers` of them;
+  fresh    papermill's way done well: a fresh kernel per report on the same cache (`--isolation fresh`);
+  naive    the naive chain: the `papermill` CLI then the `jupyter nbconvert --to html` CLI per report
+           (on `--naive-sample` of the sample, same cache);
+  floor    the template's cells in-process, no kernel (bench/floor.py), in `--workers` processes;
+  dask     the batch on a Dask local cluster of `--workers` one-thread workers (largest size only);
+and, for every size of `--sizes` and `--ingest-sizes` (default adds 3000): dataset load + validation and
+indicator computation in a child process, with its peak memory.
+
+bench/results.json: the figures of the largest size at the top level (the keys the README explains),
+every size under `by_size`. Not a test: numbers, not verdicts.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import os
 import platform
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 WORK = ROOT / "bench" / "work"
+TEMPLATE = "vpr_objectivity"
 
 
 def sh(cmd, **kw) -> float:
@@ -35,153 +43,204 @@ def sh(cmd, **kw) -> float:
     return time.perf_counter() - t
 
 
-def child_peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-def run_sampled(cmd) -> tuple[float, str, float]:
-    """Run `cmd`, sampling twice a second the RSS of its whole process tree (driver + kernels);
-    returns (wall seconds, stdout, peak MB of the tree)."""
+def run_sampled(cmd) -> tuple[float, str, float, float]:
+    """Run `cmd`, sampling its process tree's RSS five times a second; returns (wall seconds, stdout,
+    peak MB of the whole tree, peak MB of the largest kernel process)."""
     import psutil
 
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    peak, chunks = 0.0, []
-    import threading
-
+    tree, kernel, chunks = 0.0, 0.0, []
     reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
     reader.start()
     while proc.poll() is None:
         try:
             root = psutil.Process(proc.pid)
-            total = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-            peak = max(peak, total / 2**20)
+            procs = [root, *root.children(recursive=True)]
+            rss = {p.pid: p.memory_info().rss / 2**20 for p in procs}
+            tree = max(tree, sum(rss.values()))
+            for p in procs[1:]:
+                if "ipykernel" in " ".join(p.cmdline()):
+                    kernel = max(kernel, rss[p.pid])
         except psutil.Error:
             pass
-        time.sleep(0.5)
+        time.sleep(0.2)
     reader.join()
-    if proc.returncode:
+    if proc.returncode not in (0, 1):
         raise subprocess.CalledProcessError(proc.returncode, cmd)
-    return time.perf_counter() - t, "".join(chunks), peak
+    return time.perf_counter() - t, "".join(chunks), tree, kernel
 
 
-def phases(summary: str) -> dict:
-    """The batch summary line: «подготовка данных X с, отчёты Y с, оглавление и Excel Z с»."""
-    import re
-
-    m = re.search(r"подготовка данных (\d+) с, отчёты (\d+) с, оглавление и Excel (\d+) с", summary)
-    return {"prepare_s": int(m[1]), "reports_s": int(m[2]), "index_excel_s": int(m[3])} if m else {}
-
-
-def where_time_goes(out_dir: Path, runs_dir: Path) -> dict:
-    """Medians over the batch: execute / HTML / write per report (state records) and the duration
-    of each template cell (nbclient's timing metadata in the executed notebooks)."""
-    import statistics
-    from datetime import datetime
-
-    import nbformat
-
-    recs = [json.loads(p.read_text(encoding="utf-8")) for p in (out_dir / ".state" / "runs").glob("*.json")]
-    part = {k: round(statistics.median(r[k] for r in recs if k in r), 3) for k in ("execute_s", "html_s", "write_s")
-            if any(k in r for r in recs)}
-    cells: dict = {}
-    for nb_path in sorted(runs_dir.rglob("*.ipynb"))[:200]:
-        nb = nbformat.read(nb_path, as_version=4)
-        for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
-            ex = cell.metadata.get("execution", {})
-            if "iopub.execute_input" in ex and "shell.execute_reply" in ex:
-                d = (datetime.fromisoformat(ex["shell.execute_reply"].replace("Z", "+00:00"))
-                     - datetime.fromisoformat(ex["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
-                label = f"{i}: " + (cell.source.splitlines() or [""])[0][:60]
-                cells.setdefault(label, []).append(d)
-    secs = sorted((r["seconds"] for r in recs if "seconds" in r), reverse=True)
-    if secs:
-        part["report_s_median"] = round(statistics.median(secs), 2)
-        part["report_s_slowest"] = [round(x, 1) for x in secs[:4]]   # the first report of each kernel
-    part["cells_median_s"] = {k: round(statistics.median(v), 3) for k, v in cells.items()}
-    return part
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--schools", type=int, default=1000)
-    ap.add_argument("--naive-sample", type=int, default=10)
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--batch-limit", type=int, default=None,
-                    help="only the first N school reports of the region (a sample; default: all)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
-    args = ap.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
-    data = WORK / f"region{args.schools}"
-    res: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                             "platform": platform.platform()}, "schools": args.schools}
-
-    print(f"1/5 демо-регион на {args.schools} школ…", flush=True)
-    t = time.perf_counter()
+def region(n: int) -> Path:
+    data = WORK / f"region{n}"
     if not (data / "truth.json").exists():
-        sh([str(VENV_BIN / "shnor"), "demo", "--out", str(data), "--schools", str(args.schools), "--format", "csv"])
-    res["generate_s"] = round(time.perf_counter() - t, 1)
-    res["dataset_mb"] = round(sum(p.stat().st_size for p in data.glob("*")) / 2**20, 1)
+        sh([sys.executable, "-m", "shnor_utils.cli", "demo", "--out", str(data), "--schools", str(n), "--format", "csv"],
+           stdout=subprocess.DEVNULL)
+    return data
 
-    print("2/5 загрузка, проверка и показатели (отдельный процесс)…", flush=True)
+
+def ingest(data: Path) -> dict:
+    """Load + validation and indicators, in a child process (its peak memory is its own)."""
     code = ("import time,resource,json;from shnor_utils.data.dataset import load_dataset;"
             "from shnor_utils.analyses import compute_all;t=time.perf_counter();"
             f"ds=load_dataset({str(data)!r});t1=time.perf_counter();ind=compute_all(ds);t2=time.perf_counter();"
-            "print(json.dumps({'load_validate_s':round(t1-t,2),'indicators_s':round(t2-t1,2),'rows_vpr':len(ds.vpr),"
-            "'indicator_rows':len(ind),'peak_mb':round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))")
+            "print(json.dumps({'ingest_s':round(t1-t,2),'indicators_s':round(t2-t1,2),'rows_vpr':len(ds.vpr),"
+            "'indicator_rows':len(ind),'ingest_peak_mb':round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    res["ingest"] = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])
 
-    print("3/5 пакет: все школьные отчёты региона (vpr_objectivity)…", flush=True)
-    out_dir = WORK / "output"
-    shutil.rmtree(out_dir, ignore_errors=True)
-    shutil.rmtree(WORK / "runs", ignore_errors=True)
-    params = WORK / "params.yaml"
+
+def write_params(data: Path, out_dir: Path, runs_dir: Path) -> Path:
+    params = out_dir.parent / f"{out_dir.name}.yaml"
     params.write_text(yaml.safe_dump({
         "title": "Бенчмарк", "dataset": str(data), "year": 2026, "region_name": "Бенчмарк",
-        "output": str(out_dir), "runs_dir": str(WORK / "runs"), "excel": True,
-        "reports": [{"template": "vpr_objectivity", "scopes": ["school"]}]}, allow_unicode=True), encoding="utf-8")
-    limit = ["--limit", str(args.batch_limit)] if args.batch_limit else []
-    batch_s, summary, tree_peak = run_sampled([str(VENV_BIN / "shnor"), "run", str(params), "--workers", str(args.workers), *limit])
-    n_reports = len(list(out_dir.rglob("vpr_objectivity.html")))
-    ph = phases(summary)
-    res["batch"] = {"reports": n_reports, "sample_of_region": bool(args.batch_limit), "wall_s": round(batch_s, 1), "workers": args.workers,
-                    "reports_per_min": round(n_reports / batch_s * 60, 1), "phases_s": ph,
-                    "reports_phase_per_min": round(n_reports / ph["reports_s"] * 60, 1) if ph.get("reports_s") else None,
-                    "peak_mb_largest_process": round(child_peak_mb()), "peak_mb_process_tree": round(tree_peak),
-                    "summary": summary.strip().splitlines()[-1] if summary.strip() else ""}
+        "output": str(out_dir), "runs_dir": str(runs_dir), "excel": False,
+        "reports": [{"template": TEMPLATE, "scopes": ["school"]}]}, allow_unicode=True), encoding="utf-8")
+    return params
 
-    print("4/5 повторный запуск без изменений…", flush=True)
+
+def batch(params: Path, sample: int, workers: int, *extra) -> dict:
+    """One `shnor run` of the sample (forced), with its wall time, memory and per-report records."""
+    cmd = [sys.executable, "-m", "shnor_utils.cli", "run", str(params), "--workers", str(workers),
+           "--limit", str(sample), "--force", *extra]
+    wall, summary, tree, kernel = run_sampled(cmd)
+    cfg = yaml.safe_load(params.read_text(encoding="utf-8"))
+    out = Path(cfg["output"])
+    recs = [json.loads(p.read_text(encoding="utf-8")) for p in (out / ".state" / "runs").glob("*.json")]
+    recs = [r for r in recs if r.get("ok")]
+    phase = _reports_phase(summary)
+    return {"wall_s": round(wall, 1), "reports": len(recs), "reports_phase_s": phase,
+            "reports_per_min": round(len(recs) / (phase or wall) * 60, 1),
+            "report_s_median": round(statistics.median(r["seconds"] for r in recs), 3) if recs else None,
+            "html_s_median": round(statistics.median(r.get("html_s", 0) for r in recs), 3) if recs else None,
+            "tree_peak_mb": round(tree), "kernel_peak_mb": round(kernel), "output": out}
+
+
+def _reports_phase(summary: str) -> float | None:
+    import re
+
+    m = re.search(r"отчёты (\d+) с", summary)
+    return float(m[1]) if m and int(m[1]) > 0 else None
+
+
+def school_ids(out_dir: Path) -> list[str]:
+    return sorted(p.parent.name for p in out_dir.glob(f"school/*/{TEMPLATE}.html"))
+
+
+def output_sizes(out_dir: Path) -> dict:
+    htmls = [p.stat().st_size for p in out_dir.rglob("*.html") if p.parent != out_dir]
+    schools = len(list((out_dir / "school").glob("*"))) or 1
+    total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file() and ".cache" not in p.parts
+                and ".state" not in p.parts and "logs" not in p.parts)
+    return {"html_bytes_median": int(statistics.median(htmls)) if htmls else None,
+            "output_bytes_per_school": int(total / schools)}
+
+
+def floor(params: Path, ids: list[str], workers: int, out: Path) -> dict:
+    """bench/floor.py in `workers` processes, the sample split between them."""
+    parts = [ids[i::workers] for i in range(workers) if ids[i::workers]]
     t = time.perf_counter()
-    sh([str(VENV_BIN / "shnor"), "run", str(params), *limit], stdout=subprocess.DEVNULL)
-    res["no_change_rerun_s"] = round(time.perf_counter() - t, 2)
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor.py"), str(params), *part, "--out", str(out)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True) for part in parts]
+    results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    wall = time.perf_counter() - t
+    secs = [s for r in results for s in r["seconds"][1:]]    # steady state: without each process's first report
+    return {"wall_s": round(wall, 1), "reports": len(ids), "floor_s_median": round(statistics.median(secs), 3) if secs else None,
+            "floor_reports_per_min": round(len(ids) / wall * 60, 1),
+            "floor_steady_reports_per_min": round(60 / statistics.median(secs) * len(parts), 1) if secs else None}
 
-    print(f"5/5 наивный способ на {args.naive_sample} школах (papermill CLI + nbconvert CLI)…", flush=True)
-    naive = WORK / "naive"
-    shutil.rmtree(naive, ignore_errors=True)
-    naive.mkdir()
-    ids = sorted(p.parent.name for p in out_dir.glob("school/*/vpr_objectivity.html"))[: args.naive_sample]
-    template = ROOT / "notebooks" / "templates" / "vpr_objectivity.ipynb"
+
+def naive(params: Path, ids: list[str], work: Path) -> dict:
+    """papermill CLI + nbconvert CLI per report, with the batch's own parameters (same cache)."""
+    from shnor_utils.batch.plan import load_params, plan
+    from shnor_utils.batch.prepare import load_data
+    from shnor_utils.methodology import load_methodology
+
+    cfg = load_params(params)
+    runs = {r.entity_id: r for r in plan(cfg, load_data(cfg, load_methodology(cfg.methodology)).schools)}
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    template = cfg.templates / f"{TEMPLATE}.ipynb"
     t = time.perf_counter()
     for sid in ids:
-        nb = naive / f"{sid}.ipynb"
-        subprocess.run([str(VENV_BIN / "papermill"), str(template), str(nb), "-p", "dataset", str(data),
-                        "-p", "scope", "school", "-p", "entity_id", sid, "-p", "year", "2026", "-k", "python3",
+        nb = work / f"{sid}.ipynb"
+        args = [a for k, v in runs[sid].parameters.items() for a in ("-p", k, str(v))]
+        subprocess.run([str(VENV_BIN / "papermill"), str(template), str(nb), *args, "-k", "python3",
                         "--cwd", str(template.parent), "--no-progress-bar", "--log-level", "ERROR"],
                        check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
         subprocess.run([str(VENV_BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", "--log-level", "ERROR",
                         str(nb)], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
-    naive_s = time.perf_counter() - t
-    res["naive"] = {"reports": len(ids), "wall_s": round(naive_s, 1), "s_per_report": round(naive_s / len(ids), 2),
-                    "reports_per_min": round(len(ids) / naive_s * 60, 1)}
-    res["speedup_vs_naive"] = round(res["batch"]["reports_per_min"] / res["naive"]["reports_per_min"], 1)
+    wall = time.perf_counter() - t
+    return {"reports": len(ids), "wall_s": round(wall, 1), "naive_reports_per_min": round(len(ids) / wall * 60, 1)}
 
-    res["where_time_goes"] = where_time_goes(out_dir, WORK / "runs")
-    res["goals"] = {"speedup_ge_5x": res["speedup_vs_naive"] >= 5, "no_change_rerun_lt_10s": res["no_change_rerun_s"] < 10,
-                    "peak_memory_lt_4GiB_per_process": max(res["ingest"]["peak_mb"], res["batch"]["peak_mb_largest_process"]) < 4096,
-                    "peak_memory_process_tree_mb": res["batch"]["peak_mb_process_tree"]}
+
+def dask_vs_local(params: Path, sample: int, workers: int) -> dict:
+    """The same sample on a Dask local cluster (`workers` one-thread processes) and on the local pool."""
+    from distributed import LocalCluster
+
+    local = batch(params, sample, workers)
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask = batch(params, sample, workers, "--scheduler", cluster.scheduler_address)
+    return {"local_wall_s": local["wall_s"], "dask_wall_s": dask["wall_s"], "dask_reports": dask["reports"],
+            "dask_overhead_ratio": round(dask["wall_s"] / local["wall_s"], 2)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="100 300 1000", help="region sizes (schools) for the report measurements")
+    ap.add_argument("--ingest-sizes", default="3000", help="further sizes measured for ingest and memory only")
+    ap.add_argument("--sample", type=int, default=12, help="school reports per variant")
+    ap.add_argument("--naive-sample", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.replace(",", " ").split()]
+    ingest_only = [int(s) for s in args.ingest_sizes.replace(",", " ").split() if int(s) not in sizes]
+    WORK.mkdir(parents=True, exist_ok=True)
+    res: dict = {"date": _dt.date.today().isoformat(),
+                 "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                             "load_average_at_start": [round(x, 1) for x in os.getloadavg()]},
+                 "template": TEMPLATE, "sample": args.sample, "workers": args.workers, "by_size": {}}
+    for n in sorted(sizes + ingest_only):
+        print(f"— регион {n} школ: генерация, загрузка и показатели…", flush=True)
+        data = region(n)
+        row = {"dataset_mb": round(sum(p.stat().st_size for p in data.glob("*.csv")) / 2**20, 1), **ingest(data)}
+        res["by_size"][str(n)] = row
+        if n in ingest_only:
+            continue
+        work = WORK / f"s{n}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        params = write_params(data, work / "output", work / "runs")
+        print(f"  наш пакет (тёплые ядра), {args.sample} отчётов…", flush=True)
+        warm = batch(params, args.sample, args.workers)
+        row.update({"batch_reports_per_min": warm["reports_per_min"], "report_s_median": warm["report_s_median"],
+                    "html_s_median": warm["html_s_median"], "tree_peak_mb": warm["tree_peak_mb"],
+                    "kernel_peak_mb": warm["kernel_peak_mb"], **output_sizes(warm["output"])})
+        ids = school_ids(warm["output"])
+        print("  свежее ядро на каждый отчёт (--isolation fresh)…", flush=True)
+        row["fresh_reports_per_min"] = batch(params, args.sample, args.workers, "--isolation", "fresh")["reports_per_min"]
+        print("  пол: ячейки шаблона в процессе, без ядра…", flush=True)
+        row.update(floor(params, ids, args.workers, work / "floor"))
+        if row.get("floor_s_median") and row.get("report_s_median"):
+            row["floor_to_batch_per_report"] = round(row["floor_s_median"] / row["report_s_median"], 2)
+        print(f"  наивная цепочка papermill + nbconvert, {args.naive_sample} отчётов…", flush=True)
+        row.update(naive(params, ids[: args.naive_sample], work / "naive"))
+        if n == max(sizes) and not args.no_dask:
+            print("  Dask: локальный кластер против локального пула…", flush=True)
+            row.update(dask_vs_local(params, args.sample, args.workers))
+        Path(args.out).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")   # partial results kept
+    top = res["by_size"][str(max(sizes))]
+    for key in ("report_s_median", "floor_s_median", "batch_reports_per_min", "floor_reports_per_min",
+                "fresh_reports_per_min", "naive_reports_per_min", "html_bytes_median", "output_bytes_per_school",
+                "dask_overhead_ratio"):
+        res[key] = top.get(key)
+    for key in ("tree_peak_mb", "kernel_peak_mb", "ingest_s", "indicators_s", "ingest_peak_mb"):
+        res[key] = {n: row.get(key) for n, row in res["by_size"].items() if row.get(key) is not None}
+    res["at_size"] = max(sizes)
     Path(args.out).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(json.dumps(res, ensure_ascii=False, indent=2))
+    print(json.dumps({k: v for k, v in res.items() if k != "by_size"}, ensure_ascii=False, indent=2))
     return 0
 
 

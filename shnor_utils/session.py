@@ -7,7 +7,8 @@ the indicators from the batch's Parquet file. A notebook opened by hand (`cache=
 validates the files and computes the indicators itself.
 
 A warm kernel runs many reports on one dataset: they share one load, keyed by the files' size and
-modification time and the methodology digest, which is what makes the batch fast.
+modification time and the methodology digest, which is what makes the batch fast. From a batch
+snapshot each table is read on first use, so a kernel holds only the tables its templates read.
 
 A report shows the indicators after `privacy.suppress` (aggregates of small groups hidden); the
 computed table stays whole for the analyses, and a school's own report shows its own rows
@@ -71,7 +72,7 @@ def load(dataset, meth: Methodology, cache: str | None = None):
         clear_derived()
         snapshot = snapshot_path(cache, key) if cache else None
         if snapshot is not None and (snapshot / "dataset.json").exists():
-            ds = read_snapshot(snapshot)
+            ds = read_snapshot(snapshot, lazy=True)   # a kernel holds only the tables its reports read
         else:
             ds = load_dataset(root, methodology=meth)
         _MEMO[key] = (ds, _indicators(ds, meth, cache))

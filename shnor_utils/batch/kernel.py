@@ -57,9 +57,11 @@ else:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pd.reset_option("all")
+import gc as _shnor_gc
+_shnor_gc.freeze()   # what survived the reset (modules, the memoised dataset) is not scanned by later collections
 import os as _shnor_os
 _shnor_os.chdir({scratch!r})
-del _shnor_os, _st
+del _shnor_os, _shnor_gc, _st
 _shnor_sys = None
 del _shnor_sys
 '''

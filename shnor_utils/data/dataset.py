@@ -126,7 +126,7 @@ def _find_file(root: Path, table: Table) -> Path | None:
 def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile, str]:
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():   # as `not data.strip()`, without copying the file
         raise InputError("файл пуст", file=str(path), expected="строка заголовков и строки данных")
     if path.suffix == ".parquet":
         try:
@@ -145,7 +145,11 @@ def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile, str]:
         # Text columns are read as text; numbers are parsed by the C reader (fast); a numeric
         # column with a bad cell comes back as text and `_convert` names the bad row.
         text_columns = {c.name: str for c in table.columns if c.type == "str"}
-        frame = pd.read_csv(io.StringIO(text), sep=separator, decimal="," if separator == ";" else ".",
+        # The C reader is fed UTF-8 bytes: from a StringIO pandas re-encodes the text in small chunks,
+        # which took ~10× longer than the parsing itself (29 s against 3 s for a 1,000-school vpr.csv).
+        raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        source = raw if encoding == "utf-8" else text.encode("utf-8")
+        frame = pd.read_csv(io.BytesIO(source), encoding="utf-8", sep=separator, decimal="," if separator == ";" else ".",
                             dtype=text_columns, keep_default_na=False, na_values=[""],
                             skipinitialspace=True, low_memory=False)
     except pd.errors.ParserError as exc:
@@ -160,16 +164,22 @@ def _read(path: Path, table: Table) -> tuple[pd.DataFrame, TableFile, str]:
     return frame, TableFile(path, sha, len(frame), encoding), separator
 
 
+def _first_line(text: str) -> str:
+    """The header line (`text.split("\\n", 1)[0]` without copying the rest of the file)."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def _separator(text: str) -> str:
     """The separator of the header line: a comma, else the «;» of Russian Excel, else a tab."""
-    header = text.split("\n", 1)[0]
+    header = _first_line(text)
     counts = {sep: header.count(sep) for sep in SEPARATOR_NAMES}
     return "," if counts[","] or not max(counts.values()) else max(counts, key=counts.get)
 
 
 def _check_header(text: str, separator: str, path: Path) -> None:
     """A column named twice is refused (pandas would keep the second as «mark.1»)."""
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=separator), [])
+    header = next(csv.reader(io.StringIO(_first_line(text)), delimiter=separator), [])
     names = [h.strip() for h in header]
     repeated = sorted({n for n in names if n and names.count(n) > 1})
     if repeated:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from shnor_utils.data.tables import Dataset, TableFile, contiguous
+from shnor_utils.data.tables import Dataset, LazyTables, TableFile, contiguous
 from shnor_utils.safeio import make_temp_dir
 from shnor_utils.data.validation import REPORT_NAME
 
@@ -58,11 +58,64 @@ def write_snapshot(ds: Dataset, folder) -> Path:
     return folder
 
 
-def read_snapshot(folder) -> Dataset:
-    """The Dataset written by `write_snapshot` (already validated: no checks are repeated)."""
+def read_snapshot(folder, *, lazy: bool = False) -> Dataset:
+    """The Dataset written by `write_snapshot` (already validated: no checks are repeated).
+    With `lazy`, each table is read on first use (`LazyTables`): a kernel holds only what its reports read."""
     folder = Path(folder)
     meta = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
     files = {n: TableFile(path=Path(f["path"]), sha256=f["sha256"], rows=f["rows"], encoding=f["encoding"])
              for n, f in meta["files"].items()}
-    tables = {n: contiguous(pd.read_parquet(folder / f"{n}.parquet")) for n in files}
+
+    def load(name: str) -> pd.DataFrame:
+        return contiguous(pd.read_parquet(folder / f"{name}.parquet"))
+
+    tables = LazyTables(files, load) if lazy else {n: load(n) for n in files}
     return Dataset(path=Path(meta["path"]), tables=tables, files=files, notes=list(meta["notes"]))
+
+
+PARTS = "parts"   # subfolder of a snapshot: one folder per municipality
+
+
+def partition_path(folder, municipality_id: str) -> Path:
+    """Folder of one municipality's partition inside a snapshot (its id made a safe folder name)."""
+    digest = hashlib.sha256(str(municipality_id).encode()).hexdigest()[:12]
+    return Path(folder) / PARTS / f"m-{digest}"
+
+
+def write_partitions(ds: Dataset, folder) -> Path:
+    """Beside a snapshot, each municipality's rows of every table keyed by school (`school_id`), in
+    the tables' order; tables without `school_id` (schools itself, region-wide lists) are not copied
+    (`read_partition` takes them from the whole snapshot). Written once, atomically, like the snapshot."""
+    parts = Path(folder) / PARTS
+    if parts.exists():
+        return parts
+    schools = ds.tables["schools"]
+    tmp = make_temp_dir(prefix=f".{PARTS}.", dir=Path(folder))
+    try:
+        keyed = {n: f for n, f in ds.tables.items() if n != "schools" and "school_id" in f.columns}
+        for mid, ids in schools.groupby("municipality_id", sort=True)["school_id"]:
+            target = tmp / partition_path(folder, mid).name
+            target.mkdir()
+            for name, frame in keyed.items():
+                frame[frame["school_id"].isin(ids)].reset_index(drop=True).to_parquet(target / f"{name}.parquet")
+        os.replace(tmp, parts)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not parts.exists():
+            raise
+    return parts
+
+
+def read_partition(folder, municipality_id: str) -> Dataset:
+    """The snapshot restricted to one municipality: its schools' rows of every school-keyed table
+    (from `write_partitions`) and the small tables without `school_id` whole; tables read on first use."""
+    whole = read_snapshot(folder, lazy=True)
+    part = partition_path(folder, municipality_id)
+    if not part.is_dir():
+        raise FileNotFoundError(f"нет части снимка для муниципалитета «{municipality_id}»: {part}")
+
+    def load(name: str) -> pd.DataFrame:
+        path = part / f"{name}.parquet"
+        return contiguous(pd.read_parquet(path)) if path.exists() else whole.tables[name]
+
+    return Dataset(path=whole.path, tables=LazyTables(whole.files, load), files=whole.files, notes=whole.notes)

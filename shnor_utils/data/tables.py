@@ -7,6 +7,7 @@ Built by `dataset.load_dataset` (reading and validating the files) and by `snaps
 from __future__ import annotations
 
 import hashlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,45 @@ class Dataset:
     def provenance(self) -> list[dict]:
         return [{"таблица": n, "файл": f.path.name, "строк": f.rows, "sha256": f.sha256[:16]}
                 for n, f in sorted(self.files.items())]
+
+
+class LazyTables(MutableMapping):
+    """{table name: frame} whose frames are read on first use (`load(name)`), then kept.
+
+    A warm kernel reads a batch snapshot this way: it holds only the tables its reports touch
+    (a `vpr_objectivity` kernel never reads gia, teachers, …), not the whole region's dataset."""
+
+    def __init__(self, names, load):
+        self._names, self._load, self._frames = list(names), load, {}
+
+    def __getitem__(self, name):
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._frames:
+            self._frames[name] = self._load(name)
+        return self._frames[name]
+
+    def __setitem__(self, name, frame):
+        if name not in self._names:
+            self._names.append(name)
+        self._frames[name] = frame
+
+    def __delitem__(self, name):
+        self._names.remove(name)
+        self._frames.pop(name, None)
+
+    def __iter__(self):
+        return iter(list(self._names))
+
+    def __len__(self):
+        return len(self._names)
+
+    def __contains__(self, name):
+        return name in self._names
+
+    def loaded(self) -> list[str]:
+        """The tables read so far."""
+        return [n for n in self._names if n in self._frames]
 
 
 def contiguous(frame: pd.DataFrame) -> pd.DataFrame:

@@ -78,9 +78,14 @@ def register_lines(path, lines: np.ndarray | None) -> None:
         _LINES[key] = np.asarray(lines, dtype=np.int64)
 
 
+_BLANK_LINE = re.compile(r"\n\s*(?:\n|\Z)")   # a line after the header that is empty or only spaces
+
+
 def data_lines(text: str) -> np.ndarray | None:
     """File line numbers (header = 1) of the data rows of a CSV text whose blank lines the reader
     skips; None when there is no blank line (then row = position + 2)."""
+    if not _BLANK_LINE.search(text, 0, len(text) - text.endswith("\n")):   # the usual case: no split of millions of lines
+        return None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines = lines[:-1]

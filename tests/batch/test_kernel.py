@@ -164,3 +164,25 @@ def test_dask_cluster_gives_identical_outputs(region):
     assert code == 0, text
     assert "кластер" in text
     assert _normalised(region["output"]) == local
+
+
+def test_warm_kernel_reset_frees_the_previous_reports_objects(tmp_path):
+    """The reset clears the namespace and collects what the report left, cycles included, before it
+    freezes the survivors (gc.freeze): nothing of one report reaches or stays behind for the next."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from shnor_utils.batch.kernel import WarmKernel
+
+    kernel = WarmKernel(cwd=tmp_path)
+    first = new_notebook(cells=[new_code_cell(
+        "import sys, weakref\nclass Node: pass\nleft = Node(); left.me = left   # a cycle: only the collector frees it\n"
+        "sys.modules['_probe_ref'] = weakref.ref(left)\nsecret = 42")])
+    second = new_notebook(cells=[new_code_cell(
+        "import sys\nprint('cycle freed' if sys.modules['_probe_ref']() is None else 'cycle alive', "
+        "'secret' in globals(), 'left' in globals())")])
+    try:
+        kernel.run(first, tmp_path)
+        out = kernel.run(second, tmp_path)
+    finally:
+        kernel.stop()
+    assert out.cells[0].outputs[0]["text"].strip() == "cycle freed False False"

@@ -180,7 +180,12 @@ def _flags(rows: pd.DataFrame, meth: Methodology) -> pd.Series:
     min_n = meth.threshold("small_groups.min_for_share")
     procs = {(p["kind"], p["subject"]) for p in meth.threshold("low_results_rule.procedures") if p["kind"] != "ВПР"}
     base_subject = rows["subject"].astype("string").str.replace(r" \((базовая|профильная)\)$", "", regex=True)
-    in_rule = pd.Series([(e, b) in procs for e, b in zip(rows["exam"], base_subject)], index=rows.index)
+    # (exam, base subject) of each row in the rule's procedures: judged once per distinct pair, not per row
+    pairs = pd.MultiIndex.from_arrays([rows["exam"], base_subject])
+    codes, uniques = pairs.factorize()
+    hit = np.array([(e, b) in procs for e, b in uniques], dtype=bool)
+    in_rule = pd.Series(np.where(codes >= 0, hit[np.clip(codes, 0, None)], False) if len(uniques)
+                        else np.zeros(len(rows), dtype=bool), index=rows.index)
     low = (rows["indicator_id"] == "gia_below_min") & in_rule & (rows["value"] >= share) & (rows["denominator"] >= min_rule)
     shares = rows["indicator_id"].isin(["gia_below_min", "gia_success", "gia_quality", "ege_high_score"])
     flags = pd.Series(pd.NA, index=rows.index, dtype="string").mask(shares & (rows["denominator"] < min_n), "small_group")
