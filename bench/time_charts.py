@@ -48,8 +48,9 @@ def main(specs: list[str]) -> None:
             def timed(*a, _fn=fn, _name=name, **k):
                 t = time.perf_counter()
                 fig = _fn(*a, **k)
-                build[_name].append(time.perf_counter() - t)
-                fig._shnor_kind = _name
+                if hasattr(fig, "savefig"):   # a chart, not a helper
+                    build[_name].append(time.perf_counter() - t)
+                    fig._shnor_kind = _name
                 return fig
             setattr(charts, name, timed)
     orig = report.Report.figure
@@ -62,7 +63,8 @@ def main(specs: list[str]) -> None:
         encode.append(dt)
         per_kind_encode[getattr(fig, "_shnor_kind", "?")].append(dt)
     report.Report.figure = figure
-    run_template(*specs[0].split(":"))   # warm-up: imports, data cache
+    with contextlib.redirect_stdout(io.StringIO()):
+        run_template(*specs[0].split(":"))   # warm-up: imports, data cache
     build.clear(), per_kind_encode.clear()
     walls = {}
     for spec in specs:
