@@ -66,7 +66,8 @@ def write_sidecar(run, rows: pd.DataFrame, provenance: dict) -> Path:
     payload = {"scope": run.scope, "entity_id": run.entity_id, "entity_name": run.entity_name,
                "municipality_id": run.municipality_id,
                "provenance": {k: v for k, v in provenance.items() if k != "templates"}, "indicators": values}
-    return atomic_write_text(sidecar_path(run), json.dumps(payload, ensure_ascii=False, default=str))
+    text = json.dumps(payload, ensure_ascii=False, default=str, separators=(",", ":"))   # compact: ≈ 10 % smaller
+    return atomic_write_text(sidecar_path(run), text)
 
 
 def stale_path(path: Path) -> Path:
