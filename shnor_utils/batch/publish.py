@@ -1,4 +1,4 @@
-"""Publishing a batch: `<report>.indicators.json` next to each report, `index.html` and
+"""Publishing a batch: one `indicators.json` per entity (in its folder, next to its reports), `index.html` and
 `indicators.xlsx` — from the plan, the runs' outcomes and the indicator table; no notebook is
 executed or parsed. What the index flags and the workbook's sheets are comes from the Analysis
 specs (`analyses`, default `shnor_utils.analyses.ALL`), their names from the methodology."""
@@ -25,29 +25,49 @@ def provenance_of(cfg: BatchConfig, ds, meth, package: str) -> dict:
             "shnor_utils": package, "templates": {}}
 
 
+SIDECAR = "indicators.json"
+
+
+def sidecar_path(run) -> Path:
+    """The entity's sidecar: `indicators.json` in the folder of its reports (`output/school/<id>/`,
+    `output/municipality/<id>/`, `output/region/`), one per entity whatever the number of templates."""
+    return Path(run.html).parent / SIDECAR
+
+
 class Sidecars:
-    """Writes `<report>.indicators.json` of a run from the indicator rows of its entity (one
-    grouping of the table, not a scan per report)."""
+    """Writes the `indicators.json` of each entity with a report in this batch, once (the indicator
+    rows of the entity: one grouping of the table, not a scan per report). Before, every report had
+    its own `<template>.indicators.json` with the same rows: those files are removed when met."""
 
     def __init__(self, indicators: pd.DataFrame, provenance: dict, meth):
         self.indicators, self.provenance, self.meth = indicators, provenance, meth
         self.by_entity = indicators.groupby(["level", "entity_id"], sort=False).indices
+        self.written: set = set()
 
     def write(self, run, key: str | None = None) -> Path:
+        """The entity's sidecar (once per batch: the rows do not depend on the template). `key` is
+        accepted for the callers' sake: a run's key stays in the batch state, not in the sidecar."""
+        path = sidecar_path(run)
+        Path(run.sidecar).unlink(missing_ok=True)   # the per-report file of earlier versions
+        if path in self.written:
+            return path
         pos = self.by_entity.get((run.scope, run.entity_id))
         rows = self.indicators.take(pos) if pos is not None else self.indicators.iloc[0:0]
         # privacy: no aggregate of a small group, not even in the school's own sidecar
-        return write_sidecar(run, suppress(rows, self.meth), self.provenance, key=key)
+        write_sidecar(run, suppress(rows, self.meth), self.provenance)
+        self.written.add(path)
+        return path
 
 
-def write_sidecar(run, rows: pd.DataFrame, provenance: dict, key: str | None = None) -> Path:
-    """`<report>.indicators.json`: every indicator value of the run's entity (id, value, n, CI, flag);
-    `rows` are the indicator rows of that entity."""
+def write_sidecar(run, rows: pd.DataFrame, provenance: dict) -> Path:
+    """The entity's `indicators.json`: every indicator value of the run's entity (id, value, n, CI,
+    flag); `rows` are the indicator rows of that entity. The same for every template of the entity."""
     values = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
-    payload = {"template": run.template, "scope": run.scope, "entity_id": run.entity_id, "entity_name": run.entity_name,
-               "municipality_id": run.municipality_id, "key": key if key is not None else run.key,
+    payload = {"scope": run.scope, "entity_id": run.entity_id, "entity_name": run.entity_name,
+               "municipality_id": run.municipality_id,
                "provenance": {k: v for k, v in provenance.items() if k != "templates"}, "indicators": values}
-    return atomic_write_text(run.sidecar, json.dumps(payload, ensure_ascii=False, default=str))
+    text = json.dumps(payload, ensure_ascii=False, default=str, separators=(",", ":"))   # compact: ≈ 10 % smaller
+    return atomic_write_text(sidecar_path(run), text)
 
 
 def stale_path(path: Path) -> Path:
@@ -57,8 +77,9 @@ def stale_path(path: Path) -> Path:
 
 def set_aside(run) -> list[Path]:
     """A run that failed now: its report from an earlier success is renamed `<name>.stale.html`
-    (and PDF), and its sidecar removed, so no old page is served as the current one while the
-    index says «ошибка». Returns the renamed files."""
+    (and PDF), so no old page is served as the current one while the index says «ошибка». The
+    entity's `indicators.json` stays (it is the entity's data, not this report's); a per-report
+    sidecar of an earlier version goes. Returns the renamed files."""
     moved = []
     for path in (run.html, run.pdf):
         if path.exists():

@@ -1,7 +1,11 @@
 """Chart helpers: tidy frame + column names in, matplotlib Figure out (seaborn style).
 
 One Russian theme, set once by `setup()`; the same argument names everywhere
-(`data`, `x`, `y`, `hue`, `title`). Figures are rendered to PNG by `report.Report.figure`.
+(`data`, `x`, `y`, `hue`, `title`). Figures are written as inline SVG by `report.svg_of` (called by
+`report.Report.figure`): text stays text (sharp at any zoom, a tenth of a PNG's bytes), and no
+raster is drawn or compressed. Layouts are fixed when a chart is built: figure sizes per chart kind and margins in inches,
+estimated from the number of characters of the labels (no text is measured, no tight-bbox search
+at save time). Axes use decimal commas, «%» after a non-breaking space and one minus sign «−».
 """
 from __future__ import annotations
 
@@ -17,19 +21,101 @@ import seaborn as sns  # noqa: E402
 
 AGREEMENT_COLORS = {"понизили": "#d95f02", "подтвердили": "#7f7f7f", "повысили": "#1b9e77"}
 LEVEL_COLORS = {"школа": "#1f77b4", "муниципалитет": "#ff7f0e", "регион": "#7f7f7f"}
+# DejaVu Sans has Cyrillic; Verdana (Windows, macOS) has nearly its metrics, so an SVG read where
+# DejaVu is missing keeps its layout
+FONTS = ["DejaVu Sans", "Verdana", "Bitstream Vera Sans", "Arial", "Liberation Sans"]
+THEME = {"figure.dpi": 100, "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 10,
+         "legend.fontsize": 9, "font.family": "sans-serif", "font.sans-serif": FONTS,
+         "axes.formatter.use_locale": False, "axes.unicode_minus": True,
+         "svg.fonttype": "none", "svg.hashsalt": "shnor"}
+
+
 def setup() -> None:
     """The report theme: seaborn whitegrid, DejaVu Sans (has Cyrillic), readable sizes.
 
     Applied before every chart (cheap), so a warm kernel whose rcParams were reset between
     reports draws the same pictures as a fresh one."""
-    sns.set_theme(style="whitegrid", context="notebook", font="DejaVu Sans",
-                  rc={"figure.dpi": 100, "axes.titlesize": 12, "axes.titleweight": "bold",
-                      "axes.labelsize": 10, "legend.fontsize": 9, "svg.hashsalt": "shnor"})
+    sns.set_theme(style="whitegrid", context="notebook", font="sans-serif", rc=THEME)
+
+
+# estimated width of a character of DejaVu Sans, in ems (Cyrillic lowercase ≈ 0.6; bold ≈ 0.68)
+_EM, _EM_BOLD = 0.62, 0.7
+TITLE_SIZE, LABEL_SIZE = 12, 9   # pt; a chart is shown at ≤ its size at 96 dpi, so ≥ 9 pt stays readable
+FORECAST = "прогноз"
+
+
+def _text_in(labels, size: float = LABEL_SIZE, em: float = _EM) -> float:
+    """Width in inches of the longest line of `labels` at `size` pt (estimated, nothing is drawn)."""
+    longest = max((len(line) for lab in labels for line in str(lab).split("\n")), default=0)
+    return longest * size * em / 72
+
+
+def _lines(labels) -> int:
+    return max((str(lab).count("\n") + 1 for lab in labels), default=1)
+
+
+def _title(fig, text: str) -> float:
+    """The chart's title at the top left of the figure, wrapped to its width; returns its height (in)."""
+    if not text:
+        return 0.15
+    width, height = fig.get_size_inches()
+    chars = max(20, int((width - 0.2) * 72 / (TITLE_SIZE * _EM_BOLD)))
+    wrapped = textwrap.fill(text, width=chars, break_long_words=False)
+    fig.text(0.08 / width, 1 - 0.08 / height, wrapped, ha="left", va="top", fontsize=TITLE_SIZE, fontweight="bold")
+    return 0.16 + (wrapped.count("\n") + 1) * TITLE_SIZE * 1.3 / 72
+
+
+def _place(fig, *, left: float, right: float, top: float, bottom: float, wgap: float = 0.0, hgap: float = 0.0,
+           ncols: int = 1, nrows: int = 1) -> None:
+    """Fixed margins (and gaps between panels) in inches."""
+    width, height = fig.get_size_inches()
+    aw = max(0.5, (width - left - right - wgap * (ncols - 1)) / ncols)
+    ah = max(0.5, (height - top - bottom - hgap * (nrows - 1)) / nrows)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
+                        wspace=wgap / aw, hspace=hgap / ah)
+
+
+def ru_number(value: float, digits: int | None = None) -> str:
+    """A tick value in Russian: decimal comma, «−», thin groups of thousands: 2.5 → «2,5», −3 → «−3»."""
+    if digits is None:
+        text = f"{value:.6g}" if abs(value) < 10000 else f"{value:,.0f}".replace(",", "\u00a0")
+    else:
+        text = f"{value:,.{digits}f}".replace(",", "\u00a0")
+    if "e" in text:
+        text = f"{value:.0f}"
+    text = text.replace(".", ",")
+    return "0" if text in ("-0", "−0") else text.replace("-", "−")
+
+
+def _pct_tick(value, _pos=None) -> str:
+    return f"{ru_number(round(value, 6))}\u00a0%"
+
+
+def _num_tick(value, _pos=None) -> str:
+    return ru_number(round(value, 9))
 
 
 def _fmt_pct(ax, axis="x"):
-    fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f} %")
-    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(matplotlib.ticker.FuncFormatter(_pct_tick))
+
+
+def share_axis(ax, axis: str = "y") -> None:
+    """A share axis: 0–100 % whatever the data (a 3 п.п. gap does not fill the picture), ticks every 25 %."""
+    (ax.set_ylim if axis == "y" else ax.set_xlim)(0, 100)
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_locator(matplotlib.ticker.FixedLocator([0, 25, 50, 75, 100]))
+    _fmt_pct(ax, axis)
+
+
+def _ru_axes(fig) -> None:
+    """Decimal commas on every numeric axis left with matplotlib's formatter."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), matplotlib.ticker.ScalarFormatter):
+                axis.set_major_formatter(matplotlib.ticker.FuncFormatter(_num_tick))
+
+
+def _is_percent(label: str, percent: bool | None) -> bool:
+    return ("%" in (label or "")) if percent is None else bool(percent)
 
 
 def wrap_label(text: str, width: int = 28) -> str:
@@ -48,11 +134,13 @@ def stacked_shares(data: pd.DataFrame, *, y: str, parts: list[str], colors: dict
     n = len(data)
     labels = [wrap_label(v) for v in data[y].astype(str)]
     lines = sum(max(1, lab.count("\n") + 1) for lab in labels)
-    long_labels = max((len(v) for v in data[y].astype(str)), default=0) > 12
     fig = plt.figure(figsize=(9, 0.2 * lines + 0.12 * n + 1.5))
-    # fixed layout: label column on the left, plot on the right (no tight_layout squeezing the plot)
-    left_edge = 0.36 if long_labels else 0.12
-    ax = fig.add_axes((left_edge, 0.8 / fig.get_figheight(), 0.96 - left_edge, 1 - 1.5 / fig.get_figheight()))
+    top = _title(fig, title) + 0.35   # the legend row above the plot
+    fig.set_size_inches(9, 0.2 * lines + 0.12 * n + 0.8 + top)
+    height = fig.get_figheight()
+    # fixed layout: label column on the left (≤ 36 %), plot on the right
+    left_edge = min(0.36, max(0.08, (_text_in(labels) + 0.25) / 9))
+    ax = fig.add_axes((left_edge, 0.8 / height, 0.955 - left_edge, 1 - (0.8 + top) / height))
     pos = np.arange(n)
     left = np.zeros(n)
     for part in parts:
@@ -62,33 +150,56 @@ def stacked_shares(data: pd.DataFrame, *, y: str, parts: list[str], colors: dict
             if v >= 7:
                 ax.text(l + v / 2, i, f"{v:.0f}", ha="center", va="center", fontsize=8, color="white")
         left += vals
-    ax.set_yticks(pos, labels, fontsize=9)
-    ax.set_xlim(0, 100)
-    ax.set_xticks([0, 25, 50, 75, 100])
-    ax.invert_yaxis()
-    _fmt_pct(ax)
+    ax.set_yticks(pos, labels, fontsize=LABEL_SIZE)
+    ax.set_ylim(n - 0.5, -0.5)
+    share_axis(ax, "x")
     ax.set_xlabel(xlabel)
     ax.legend(ncol=len(parts), loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
     return fig
 
 
 def grouped_bars(data: pd.DataFrame, *, x: str, y: str, hue: str, title: str = "", ylabel: str = "",
-                 palette: dict | None = None, reference: float | None = None, reference_label: str = ""):
-    """Vertical bars of `y` by `x`, one colour per `hue` (e.g. школа / муниципалитет / регион)."""
+                 palette: dict | None = None, reference: float | None = None, reference_label: str = "",
+                 percent: bool | None = None):
+    """Vertical bars of `y` by `x`, one colour per `hue` (e.g. школа / муниципалитет / регион).
+    Category names are wrapped to the width of their group of bars (never rotated into each
+    other); a share (`percent`, default: «%» in `ylabel`) is drawn on a 0–100 % axis."""
     setup()
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    sns.barplot(data=data, x=x, y=y, hue=hue, palette=palette or LEVEL_COLORS, ax=ax)
+    palette = palette or LEVEL_COLORS
+    cats = list(dict.fromkeys(data[x].astype(str)))
+    levels = [h for h in palette if h in set(data[hue])] + [h for h in dict.fromkeys(data[hue]) if h not in palette]
+    width, left_m, right_m = 8.0, 1.0, 0.2
+    per_cat = (width - left_m - right_m) / max(1, len(cats))
+    labels = [wrap_label(c, max(6, int(per_cat * 72 / (LABEL_SIZE * _EM)) - 1)) for c in cats]
+    bottom = 0.3 + _lines(labels) * LABEL_SIZE * 1.25 / 72 + 0.4   # tick labels, then the legend row
+    fig = plt.figure(figsize=(width, 3.0 + bottom))
+    top = _title(fig, title) + 0.1
+    fig.set_size_inches(width, 2.6 + bottom + top)
+    ax = fig.add_subplot()
+    _place(fig, left=left_m, right=right_m, top=top, bottom=bottom)
+    n_lv = max(1, len(levels))
+    bar_w = 0.8 / n_lv
+    values = data.assign(_x=data[x].astype(str)).set_index(["_x", hue])[y].astype("float64")
+    for j, level in enumerate(levels):
+        vals = [values.get((c, level), np.nan) for c in cats]
+        pos = np.arange(len(cats)) - 0.4 + bar_w * (j + 0.5)
+        ax.bar(pos, vals, width=bar_w, color=palette.get(level), label=level)
+        for p, v in zip(pos, vals):   # the value over its bar: a 2 % bar on a 0–100 % axis is still read
+            if np.isfinite(v):
+                ax.text(p, v, " " + ru_number(round(float(v), 1)), ha="center", va="bottom", fontsize=8,
+                        rotation=90 if bar_w * (width - left_m - right_m) / max(1, len(cats)) < 0.45 else 0)
+    ax.set_xticks(np.arange(len(cats)), labels, fontsize=LABEL_SIZE)
+    ax.set_xlim(-0.5, len(cats) - 0.5)
+    if _is_percent(ylabel, percent):
+        share_axis(ax, "y")
     if reference is not None:
         ax.axhline(reference, color="#444", ls="--", lw=1)
         ax.text(ax.get_xlim()[1], reference, f" {reference_label}", va="bottom", ha="right", fontsize=8)
     ax.set_xlabel("")
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
-    ax.legend(title="", frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.15))
-    for label in ax.get_xticklabels():
-        label.set_rotation(0 if len(data[x].unique()) < 6 else 30)
-    fig.tight_layout()
+    ax.legend(frameon=False, ncol=len(levels), loc="upper center",
+              bbox_to_anchor=(0.5, -(bottom - 0.4) / (fig.get_figheight() - top - bottom)))
+    _ru_axes(fig)
     return fig
 
 
@@ -96,15 +207,47 @@ def mark_heatmap(table: pd.DataFrame, *, title: str = "", xlabel: str = "Отм�
                  ylabel: str = "Отметка за ВПР"):
     """Heat map of a ВПР mark × journal mark cross-table (counts); the diagonal = «подтвердили»."""
     setup()
-    fig, ax = plt.subplots(figsize=(4.6, 3.6))
-    sns.heatmap(table, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5)
+    fig = plt.figure(figsize=(4.6, 3.6))
+    top = _title(fig, title)
+    fig.set_size_inches(4.6, 3.0 + top)
+    ax = fig.add_subplot()
+    _place(fig, left=0.8, right=0.15, top=top + 0.05, bottom=0.6)
+    _grid(ax, table.to_numpy(dtype="float64"), cmap=matplotlib.colormaps["Blues"], rows=table.index.astype(str),
+          cols=table.columns.astype(str), annotate=True)
     for col, row in agreement_cells(table):
         ax.add_patch(plt.Rectangle((col, row), 1, 1, fill=False, ec="#d95f02", lw=1.5))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
-    fig.tight_layout()
     return fig
+
+
+def _grid(ax, values: np.ndarray, *, cmap, rows, cols, vmin=None, vmax=None, annotate: bool = False) -> None:
+    """A heat map drawn directly (seaborn's `heatmap` draws the whole figure once more to thin its tick
+    labels): cells of `values` (rows top to bottom), NaN left to the axes' face colour, white lines
+    between cells, row and column names at 9 pt, integer counts in the cells when `annotate`."""
+    n_rows, n_cols = values.shape
+    masked = np.ma.masked_invalid(values)
+    lo = np.nanmin(values) if vmin is None and np.isfinite(values).any() else (vmin or 0)
+    hi = np.nanmax(values) if vmax is None and np.isfinite(values).any() else (vmax if vmax is not None else 1)
+    hi = hi if hi > lo else lo + 1
+    ax.pcolormesh(np.arange(n_cols + 1), np.arange(n_rows + 1), masked, cmap=cmap, vmin=lo, vmax=hi,
+                  edgecolors="white", linewidth=0.5)
+    ax.set_xlim(0, n_cols)
+    ax.set_ylim(n_rows, 0)
+    ax.grid(False)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.tick_params(length=0)
+    ax.set_xticks(np.arange(n_cols) + 0.5, list(cols), fontsize=LABEL_SIZE)
+    ax.set_yticks(np.arange(n_rows) + 0.5, list(rows), fontsize=LABEL_SIZE, rotation=0)
+    if annotate:
+        for i in range(n_rows):
+            for j in range(n_cols):
+                v = values[i, j]
+                if np.isfinite(v):
+                    dark = (v - lo) / (hi - lo) > 0.6
+                    ax.text(j + 0.5, i + 0.5, ru_number(v, 0), ha="center", va="center", fontsize=10,
+                            color="white" if dark else "#262626")
 
 
 def agreement_cells(table: pd.DataFrame) -> list[tuple[int, int]]:
@@ -125,7 +268,11 @@ def context_scatter(data: pd.DataFrame, *, x: str, y: str, hue: str, expected: s
     expected result (`expected` column, the regression's prediction) when given."""
     setup()
     palette = palette or CONTEXT_COLORS
-    fig, ax = plt.subplots(figsize=(8, 4.4))
+    fig = plt.figure(figsize=(8, 4.4))
+    top = _title(fig, title)
+    fig.set_size_inches(8, 4.0 + top)
+    ax = fig.add_subplot()
+    _place(fig, left=1.0, right=0.2, top=top + 0.05, bottom=0.6)
     order = [h for h in palette if h in set(data[hue])]
     for h in order:
         part = data[data[hue] == h]
@@ -137,97 +284,149 @@ def context_scatter(data: pd.DataFrame, *, x: str, y: str, hue: str, expected: s
     ax.axhline(0, color="#888", lw=0.6)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
+    _ru_axes(fig)
     return fig
 
 
 def count_bars(data: pd.DataFrame, *, x: str, y: str, title: str = "", ylabel: str = "",
                highlight: str | None = None):
     """Vertical bars of a count by `x` (e.g. ШНОР by list year); rows where the boolean column
-    `highlight` is true are hatched (forecast)."""
+    `highlight` is true are a forecast: pale, hatched, dashed outline and «прогноз» over the value."""
     setup()
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    fig = plt.figure(figsize=(6, 3.2))
+    top = _title(fig, title)
+    fig.set_size_inches(6, 2.8 + top)
+    ax = fig.add_subplot()
+    _place(fig, left=0.9, right=0.2, top=top + 0.05, bottom=0.45)
     labels = data[x].astype(str).tolist()
     vals = data[y].astype("float64").fillna(0).to_numpy()
     bars = ax.bar(labels, vals, color="#d62728", alpha=0.85)
-    if highlight is not None:
-        for bar, flag in zip(bars, data[highlight].tolist()):
-            if flag:
-                bar.set_hatch("//")
-                bar.set_alpha(0.45)
-    for bar, v in zip(bars, vals):
-        ax.text(bar.get_x() + bar.get_width() / 2, v, f"{v:.0f}", ha="center", va="bottom", fontsize=9)
+    flags = data[highlight].fillna(False).astype(bool).tolist() if highlight is not None else [False] * len(vals)
+    for bar, v, flag in zip(bars, vals, flags):
+        text = ru_number(v, 0)
+        if flag:
+            bar.set_hatch("//")
+            bar.set_alpha(0.45)
+            bar.set_linestyle("--")
+            bar.set_edgecolor("#7a1010")
+            bar.set_linewidth(1.2)
+            text = f"{text}\n{FORECAST}"
+        ax.text(bar.get_x() + bar.get_width() / 2, v, text, ha="center", va="bottom", fontsize=9,
+                style="italic" if flag else "normal")
+    ax.set_ylim(0, max(1.0, float(vals.max()) if len(vals) else 1.0) * 1.3)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    fig.tight_layout()
+    _ru_axes(fig)
     return fig
+
+
+def _year_lines(ax, frame: pd.DataFrame, *, x: str, y: str, hue: str, palette: dict, forecast: str | None) -> None:
+    """One line per `hue`; points of a forecast year (boolean column `forecast`) are hollow, joined by a
+    dashed segment and marked «прогноз» — never drawn as a fact."""
+    levels = [h for h in palette if h in set(frame[hue])] + [h for h in dict.fromkeys(frame[hue]) if h not in palette]
+    marked = False
+    for level in levels:
+        part = frame[frame[hue] == level].sort_values(x)
+        color = palette.get(level)
+        is_fc = part[forecast].fillna(False).astype(bool).to_numpy() if forecast in part else np.zeros(len(part), bool)
+        fact, fc = part[~is_fc], part[is_fc]
+        ax.plot(fact[x], fact[y], color=color, marker="o", lw=1.8, label=level, clip_on=False)
+        if len(fc):
+            joined = pd.concat([fact.tail(1), fc])
+            ax.plot(joined[x], joined[y], color=color, lw=1.5, ls="--", clip_on=False)
+            ax.plot(fc[x], fc[y], ls="none", marker="o", markerfacecolor="white", markeredgecolor=color, markersize=7,
+                    clip_on=False)
+            if not marked:
+                for xv in fc[x].unique():
+                    ax.axvspan(xv - 0.4, xv + 0.4, color="#f0f0f0", zorder=0)
+                    ax.text(xv, 1.0, FORECAST, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                            fontsize=9, style="italic", color="#444")
+                marked = True
+
+
+def _lines_chart(data: pd.DataFrame, *, x: str, y: str, hue: str, title: str, ylabel: str, palette: dict,
+                 percent: bool, size=(7.0, 3.4)):
+    frame = data.dropna(subset=[y]).astype({x: int, y: float})
+    forecast = "forecast" if "forecast" in frame else None
+    fig = plt.figure(figsize=size)
+    top = _title(fig, title) + (0.2 if forecast and frame[forecast].any() else 0.05)
+    bottom = 0.55 + 0.35   # year ticks and «Год», then the legend row
+    fig.set_size_inches(size[0], size[1] - 0.4 + top)
+    ax = fig.add_subplot()
+    _place(fig, left=1.0, right=0.25, top=top, bottom=bottom)
+    _year_lines(ax, frame, x=x, y=y, hue=hue, palette=palette, forecast=forecast)
+    years = sorted(frame[x].unique())
+    ax.set_xticks(years, [str(v) for v in years])
+    if len(years):
+        ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
+    ax.set_xlabel("Год")
+    ax.set_ylabel(ylabel)
+    if percent:
+        share_axis(ax, "y")
+    else:
+        ax.set_ylim(bottom=min(0.0, float(frame[y].min()) if len(frame) else 0.0))
+    n_levels = frame[hue].nunique()
+    ax.legend(frameon=False, ncol=max(1, n_levels), loc="upper center",
+              bbox_to_anchor=(0.5, -0.55 / (fig.get_figheight() - top - bottom)))
+    _ru_axes(fig)
+    return fig, ax
 
 
 def level_lines(data: pd.DataFrame, *, x: str, y: str, hue: str, title: str = "", ylabel: str = "",
                 palette: dict | None = None, percent: bool = True):
-    """Multi-year lines of `y` by `x` (years), one line per `hue` (школа / муниципалитет / регион)."""
+    """Multi-year lines of `y` by `x` (years), one line per `hue` (школа / муниципалитет / регион); a
+    share on a 0–100 % axis; rows with a true `forecast` column drawn dashed and marked «прогноз»."""
     setup()
-    fig, ax = plt.subplots(figsize=(7, 3.4))
-    frame = data.dropna(subset=[y]).astype({x: int, y: float})
-    sns.lineplot(data=frame, x=x, y=y, hue=hue, palette=palette or LEVEL_COLORS, marker="o", ax=ax)
-    years = sorted(frame[x].unique())
-    ax.set_xticks(years)
-    ax.set_xticklabels([str(v) for v in years])
-    ax.set_xlabel("Год")
-    ax.set_ylabel(ylabel)
-    if percent:
-        _fmt_pct(ax, "y")
-        ax.set_ylim(bottom=0)
-    ax.set_title(title, loc="left")
-    ax.legend(title="", frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
-    fig.tight_layout()
+    fig, _ = _lines_chart(data, x=x, y=y, hue=hue, title=title, ylabel=ylabel, palette=palette or LEVEL_COLORS,
+                          percent=percent)
     return fig
 
 
 def series_lines(data: pd.DataFrame, *, x: str = "year", y: str = "value", hue: str = "уровень", title: str = "",
-                 ylabel: str = "", target: float | None = None, target_label: str = "цель"):
-    """Series of an indicator over the years, one line per `hue` (школа / муниципалитет / регион)."""
+                 ylabel: str = "", target: float | None = None, target_label: str = "цель", percent: bool | None = None):
+    """Series of an indicator over the years, one line per `hue` (школа / муниципалитет / регион); a share
+    (`percent`, default: `ylabel` is «%») on a 0–100 % axis; a forecast year dashed and marked «прогноз»;
+    `data.attrs["note"]` (e.g. the school's own 0/1 status, not a share) printed under the title."""
     setup()
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    sns.lineplot(data=data, x=x, y=y, hue=hue, palette=LEVEL_COLORS, marker="o", ax=ax)
+    note = data.attrs.get("note")
+    fig, ax = _lines_chart(data, x=x, y=y, hue=hue, title=title + (f"\n{note}" if note else ""), ylabel=ylabel,
+                           palette=LEVEL_COLORS, percent=_is_percent(ylabel, percent), size=(7.0, 3.2))
     if target is not None:
         ax.axhline(target, color="#444", ls="--", lw=1)
         ax.text(ax.get_xlim()[1], target, f" {target_label}", va="bottom", ha="right", fontsize=8)
-    ax.set_xticks(sorted(data[x].unique()))
-    ax.set_xlabel("Год")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
-    ax.legend(title="", frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
-    fig.tight_layout()
     return fig
 
 
 def sign_heatmap(data: pd.DataFrame, *, x: str, y: str, value: str, title: str = ""):
     """Schools × procedures: 1 = sign (orange), 0 = no sign (light), NaN = «недостаточно данных» (grey
-    hatch). Height grows with the number of schools so that 40 schools stay readable."""
+    hatch). Names at 9 pt in a figure no wider than a page (≤ 8 in, shown at ≤ 1:1 at A4 width and
+    1280 px); the height grows with the number of schools."""
     setup()
     table = data.pivot_table(index=y, columns=x, values=value, aggfunc="max")
     table = table.loc[table.fillna(-1).sum(axis=1).sort_values(ascending=False).index]
     n_rows, n_cols = table.shape
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.0 * n_cols + 3.5), 0.32 * n_rows + 1.8))
+    rows = [wrap_label(v, 40) for v in table.index.astype(str)]
+    cols = [wrap_label(v, 20) for v in table.columns.astype(str)]
+    row_h = 0.16 + 0.14 * _lines(rows)          # every row fits its longest (wrapped) name
+    left = min(3.5, _text_in(rows) + 0.3)
+    width = min(8.0, max(6.0, left + 0.5 * n_cols + 0.3))
+    bottom = min(2.4, _text_in(cols) + 0.2)       # procedure names written upwards
+    fig = plt.figure(figsize=(width, row_h * n_rows + bottom + 1.0))
+    top = _title(fig, title) + 0.35   # the legend row
+    fig.set_size_inches(width, row_h * n_rows + bottom + top)
+    ax = fig.add_subplot()
+    _place(fig, left=left, right=0.3, top=top, bottom=bottom)
     ax.set_facecolor("#d9d9d9")
     cmap = matplotlib.colors.ListedColormap(["#eef2f7", "#d95f02"])
-    sns.heatmap(table, cmap=cmap, vmin=0, vmax=1, cbar=False, linewidths=0.5, linecolor="white", ax=ax)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.tick_params(axis="y", labelsize=8 if n_rows > 25 else 9)
-    for label in ax.get_xticklabels():
-        label.set_rotation(40)
-        label.set_horizontalalignment("right")
+    _grid(ax, table.to_numpy(dtype="float64"), cmap=cmap, rows=rows, cols=cols, vmin=0, vmax=1)
+    ax.set_xticks(np.arange(n_cols) + 0.5, cols, fontsize=LABEL_SIZE, rotation=90, ha="center", va="top")
     handles = [matplotlib.patches.Patch(color="#d95f02", label="признак есть"),
                matplotlib.patches.Patch(color="#eef2f7", label="признака нет"),
                matplotlib.patches.Patch(color="#d9d9d9", label="недостаточно данных")]
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, fontsize=8)
-    ax.set_title(title, loc="left", pad=22)
-    fig.tight_layout()
+    # the legend row spans the figure from its left edge (over the names), not only the plot
+    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.04 / width, 1 - top / fig.get_figheight()),
+               ncol=3, frameon=False, fontsize=LABEL_SIZE, borderaxespad=0.1)
     return fig
 
 
@@ -239,7 +438,12 @@ def score_distributions(data: pd.DataFrame, *, x: str, y: str, hue: str, col: st
     works = list(dict.fromkeys(data[col]))
     ncols = 2 if len(works) > 1 else 1
     nrows = int(np.ceil(len(works) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 2.9 * nrows + 0.6), squeeze=False)
+    width = 5.2 * ncols
+    fig = plt.figure(figsize=(width, 2.9 * nrows + 0.6))
+    top = _title(fig, title) + 0.45   # panel title and the «3» «4» «5» marks above the first row
+    fig.set_size_inches(width, 2.9 * nrows - 0.45 + top + 0.1)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    _place(fig, left=0.9, right=0.2, top=top, bottom=0.55, wgap=1.0, hgap=1.0, ncols=ncols, nrows=nrows)
     palette = {k: v for k, v in LEVEL_COLORS.items() if k in set(data[hue])}
     for ax, work in zip(axes.ravel(), works):
         part = data[data[col] == work]
@@ -251,29 +455,36 @@ def score_distributions(data: pd.DataFrame, *, x: str, y: str, hue: str, col: st
             ax.axvline(b - 0.5, color="#444", ls="--", lw=0.8)
             ax.text(b - 0.5, 1.01, f"«{mark}»", fontsize=8, ha="center", va="bottom", transform=ax.get_xaxis_transform())
         ax.set_title(work, loc="left", fontsize=10, pad=14)
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("Первичный балл")
         ax.set_ylabel("% участников")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_num_tick))
         ax.legend(frameon=False, fontsize=8, loc="upper left")
     for ax in axes.ravel()[len(works):]:
         ax.set_visible(False)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
-    fig.tight_layout()
+    _ru_axes(fig)
     return fig
 
 
 def index_lines(data: pd.DataFrame, *, x: str, y: str, hue: str, title: str = "", highlight: str | None = None):
     """Objectivity index over the years: one line per `hue` (municipalities, region dashed in black)."""
     setup()
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    names = [str(v) for v in dict.fromkeys(data[hue])]
+    right = min(3.0, _text_in(names, 8) + 0.6)
+    fig = plt.figure(figsize=(8, 3.8))
+    top = _title(fig, title) + 0.05
+    fig.set_size_inches(8, 3.4 + top)
+    ax = fig.add_subplot()
+    _place(fig, left=1.0, right=right, top=top, bottom=0.6)
     for name, part in data.sort_values(x).groupby(hue, sort=False):
         is_ref = name == highlight
         ax.plot(part[x], part[y], marker="o", lw=2.2 if is_ref else 1.4, ls="--" if is_ref else "-",
                 color="#222" if is_ref else None, label=name)
-    ax.set_xticks(sorted(data[x].unique()))
+    years = sorted(data[x].unique())
+    ax.set_xticks(years, [str(v) for v in years])
     ax.set_ylim(max(0, data[y].min() - 10), 101)
     ax.set_xlabel("Год")
     ax.set_ylabel("Индекс объективности")
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title(title, loc="left")
-    fig.tight_layout()
+    _ru_axes(fig)
     return fig

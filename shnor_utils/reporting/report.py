@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-
+import re
 import numpy as np
 import pandas as pd
 
@@ -246,16 +246,17 @@ class Report:
         return marks
 
     def figure(self, fig, *, width: int | None = None) -> None:
-        """Show a matplotlib figure as a sharp embedded PNG (150 dpi, displayed at 96 dpi size)."""
+        """Show a matplotlib figure as inline SVG (`svg_of`), displayed at its size at 96 dpi
+        (or `width` px); text stays text, sharp on screen and in the PDF."""
         # matplotlib and IPython only when a report draws: the batch driver imports this module too
         import matplotlib.pyplot as plt
-        from IPython.display import Image, display
+        from IPython.display import display
 
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-        w = width or int(fig.get_figwidth() * 96)
+        svg = svg_of(fig)
+        if width:
+            svg = svg.replace("<svg ", f'<svg style="width:{int(width)}px;max-width:100%;height:auto" ', 1)
         plt.close(fig)
-        display(Image(data=buf.getvalue(), format="png", width=w))
+        display({"image/svg+xml": svg}, raw=True)
 
     def change_items(self, flags=None, limit: int = CHANGES_LISTED) -> list[str] | None:
         """The lines of «Что изменилось с прошлого года» (plain text): school flags that appeared or were
@@ -327,6 +328,22 @@ class Report:
             f'Методика: версия {esc(self.meth.version)}<br>'
             f'Шаблон: {esc(self.template)}; параметры: {esc(params)}<br>'
             f'Сформирован: {self.started:%Y-%m-%d %H:%M:%S}</details></div>')
+
+
+_PROLOG = re.compile(r"^.*?(?=<svg)", re.S)
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+_BLANKS = re.compile(r"\s*\n\s*")
+
+
+def svg_of(fig) -> str:
+    """A matplotlib figure as an inline `<svg>` element: text as text (the theme sets `svg.fonttype`
+    none: DejaVu Sans, else Verdana), no XML prolog, metadata or indentation; the same bytes for the
+    same figure (`svg.hashsalt`). No raster is drawn or compressed, and the size is the figure's own
+    (the layout is fixed when the chart is built, no tight-bbox search here)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    svg = _METADATA.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
+    return _BLANKS.sub(" ", svg).replace("> <", "><").strip()
 
 
 def _is_numberlike(v) -> bool:

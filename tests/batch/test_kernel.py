@@ -106,7 +106,7 @@ def test_provenance_sidecar_index_and_excel(region):
     assert all(len(f["sha256"]) == 16 for f in prov["files"]) and prov["methodology"]
     html = (region["output"] / "school" / sid / "probe.html").read_text(encoding="utf-8")
     assert "Источник данных:" in html and "Методика: версия" in html and "Шаблон: probe" in html
-    side = json.loads((region["output"] / "school" / sid / "probe.indicators.json").read_text(encoding="utf-8"))
+    side = json.loads((region["output"] / "school" / sid / "indicators.json").read_text(encoding="utf-8"))
     assert side["entity_id"] == sid and side["indicators"]
     assert {"indicator_id", "value", "denominator", "ci_low", "ci_high", "flag"} <= set(side["indicators"][0])
     index = (region["output"] / "index.html").read_text(encoding="utf-8")

@@ -34,14 +34,14 @@ def batch(tmp_path_factory):
 
 
 def test_sidecars_hold_no_value_of_the_small_group(batch):
-    own = json.loads((batch / "school" / "s2" / "vpr_objectivity.indicators.json").read_text(encoding="utf-8"))
+    own = json.loads((batch / "school" / "s2" / "indicators.json").read_text(encoding="utf-8"))
     rows = [r for r in own["indicators"] if r["indicator_id"] in SHARES]
     assert len(rows) == 3
     for r in rows:
         assert r["value"] is None and r["numerator"] is None and r["ci_low"] is None and r["ci_high"] is None
         assert r["flag"] == "suppressed" and r["denominator"] == 2
     # the municipality (6 compared marks) is shown: повысили 1 (s1) + 2 (s2) of 6
-    mun = json.loads((batch / "municipality" / "m1" / "vpr_objectivity.indicators.json").read_text(encoding="utf-8"))
+    mun = json.loads((batch / "municipality" / "m1" / "indicators.json").read_text(encoding="utf-8"))
     higher = [r for r in mun["indicators"] if r["indicator_id"] == "vpr_journal_higher"]
     assert [r["value"] for r in higher] == [50.0] and higher[0]["denominator"] == 6
 

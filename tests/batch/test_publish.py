@@ -133,3 +133,50 @@ def test_index_states_the_overlay_overrides_escaped(tmp_path, demo_small):
     assert "journal_agreement.confirm_target = 70" in index and "приказ &lt;№ 5&gt;" in index
     assert "&lt;b&gt;30&lt;/b&gt;" in index and "<b>30</b>" not in index
     assert not (output / "indicators.xlsx").exists()
+
+
+def test_one_sidecar_per_entity_with_only_its_own_indicators(tmp_path, monkeypatch):
+    """Issue 15.3: `indicators.json` once per entity (not the same rows again per template), holding the
+    entity's rows only; the per-report files of earlier versions go; the file is 0644 under umask 022."""
+    import json
+    import os
+    import stat
+    from dataclasses import replace
+
+    from shnor_utils.batch import publish
+    from shnor_utils.batch.publish import Sidecars
+
+    meth = load_methodology()
+    rows = pd.DataFrame({"level": ["school", "school", "school", "municipality", "region"],
+                         "entity_id": ["s1", "s1", "s2", "m1", "region"], "year": [2026] * 5,
+                         "indicator_id": ["shnor", "risk_school", "shnor", "shnor_count", "shnor_count"],
+                         "value": [1.0, 0.0, 0.0, 3.0, 7.0]})
+    indicators = finish(rows)
+    out = tmp_path / "output"
+    a = school_run(out, "s1", "Школа 1", "m1", "Город")
+    b = replace(a, template="vpr_objectivity", html=out / "school" / "s1" / "vpr_objectivity.html")
+    mun = replace(a, scope="municipality", entity_id="m1", entity_name="Город",
+                  html=out / "municipality" / "m1" / "probe.html")
+    a.sidecar.parent.mkdir(parents=True)
+    a.sidecar.write_text("{}", encoding="utf-8")          # a per-report sidecar of an earlier version
+    writes = []
+    real = publish.atomic_write_text
+    monkeypatch.setattr(publish, "atomic_write_text", lambda path, text: writes.append(path) or real(path, text))
+    old = os.umask(0o022)
+    try:
+        side = Sidecars(indicators, {"dataset": "demo", "templates": {"probe": "x"}}, meth)
+        for run in (a, b, mun):
+            side.write(run)
+    finally:
+        os.umask(old)
+    school = out / "school" / "s1" / "indicators.json"
+    assert writes == [school, out / "municipality" / "m1" / "indicators.json"]   # once per entity
+    assert sorted(p.name for p in school.parent.iterdir()) == ["indicators.json"]   # no probe.indicators.json
+    payload = json.loads(school.read_text(encoding="utf-8"))
+    assert (payload["scope"], payload["entity_id"], payload["entity_name"]) == ("school", "s1", "Школа 1")
+    assert sorted(r["indicator_id"] for r in payload["indicators"]) == ["risk_school", "shnor"]
+    assert {(r["level"], r["entity_id"]) for r in payload["indicators"]} == {("school", "s1")}
+    assert "templates" not in payload["provenance"]
+    mun_rows = json.loads((out / "municipality" / "m1" / "indicators.json").read_text(encoding="utf-8"))["indicators"]
+    assert [(r["entity_id"], r["value"]) for r in mun_rows] == [("m1", 3.0)]
+    assert stat.S_IMODE(school.stat().st_mode) == 0o644

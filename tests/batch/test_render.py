@@ -105,7 +105,7 @@ def test_index_recreates_index_sidecars_and_workbook(region, capsys, monkeypatch
     output = region["output"]
     index = (output / "index.html").read_text(encoding="utf-8")
     good = region["schools"][1]
-    sidecar = output / "school" / good / "probe.indicators.json"
+    sidecar = output / "school" / good / "indicators.json"
     side = json.loads(sidecar.read_text(encoding="utf-8"))
     for path in (output / "index.html", output / "indicators.xlsx", sidecar):
         path.unlink()

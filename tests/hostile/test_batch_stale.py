@@ -21,7 +21,7 @@ def test_a_failed_rerun_sets_the_old_report_aside(region):
     code, text = run(params)
     assert code == 0 and len(executed(text)) == 3
     old = (folder / "probe.html").read_text(encoding="utf-8")
-    assert (folder / "probe.indicators.json").exists()
+    assert (folder / "indicators.json").exists() and not (folder / "probe.indicators.json").exists()
 
     flag.write_text("x")                      # the same report now fails
     code, text = run(params, force=True)

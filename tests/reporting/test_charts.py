@@ -29,7 +29,10 @@ def test_mark_heatmap_frames_the_equal_marks():
     plt.close(fig)
 
 
-def _no_overlap(boxes):
+def _no_overlap(boxes, axis="x"):
+    if axis == "y":
+        boxes = sorted(boxes, key=lambda b: b.y0)
+        return all(a.y1 <= b.y0 for a, b in zip(boxes, boxes[1:]))
     boxes = sorted(boxes, key=lambda b: b.x0)
     return all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))
 
@@ -47,8 +50,98 @@ def test_stacked_shares_keeps_the_plot_wide_beside_long_labels():
     assert labels[0].replace("\n", " ") == names[0]
     renderer = fig.canvas.get_renderer()
     ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0 %", "25 %", "50 %", "75 %", "100 %"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0\u00a0%", "25\u00a0%", "50\u00a0%", "75\u00a0%", "100\u00a0%"]
     assert _no_overlap(ticks)                                  # «0 %» and «100 %» apart
     # the labels fit inside the figure on the left
     assert min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels()) >= 0
     plt.close(fig)
+
+
+# ---- issue 14.7 / 15.1: readable at A4 width, honest axes, forecasts, cheap SVG ----------------------
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
+
+
+def test_share_axes_run_from_0_to_100():
+    from shnor_utils.reporting.charts import grouped_bars, level_lines, series_lines
+
+    lines = pd.DataFrame({"year": [2024, 2025, 2024, 2025], "value": [41.0, 43.5, 42.0, 42.5],
+                          "уровень": ["школа", "школа", "регион", "регион"]})
+    for fig in (level_lines(lines, x="year", y="value", hue="уровень", ylabel="Доля, %"),
+                series_lines(lines, ylabel="%")):
+        assert fig.axes[0].get_ylim() == (0, 100)
+        assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "100\u00a0%"
+    bars = pd.DataFrame({"блок": ["методический", "предметный"] * 2, "доля": [2.5, 1.0, 3.0, 0.5],
+                         "уровень": ["школа", "школа", "регион", "регион"]})
+    fig = grouped_bars(bars, x="блок", y="доля", hue="уровень", ylabel="Доля педагогов, %")
+    assert fig.axes[0].get_ylim() == (0, 100)
+    assert "2,5" in " ".join(_texts(fig))            # the value over its bar, with a decimal comma
+    # not a share: the axis follows the data
+    fig = series_lines(lines.assign(value=[1.2, 1.4, 1.3, 1.3]), ylabel="ставок")
+    assert fig.axes[0].get_ylim()[1] < 10
+
+
+def test_a_forecast_year_is_dashed_and_labelled_never_a_fact():
+    from shnor_utils.reporting.charts import FORECAST, count_bars, level_lines
+
+    data = pd.DataFrame({"year": [2025, 2026, 2027] * 2, "value": [10.0, 12.0, 15.0, 20.0, 21.0, 22.0],
+                         "уровень": ["школа"] * 3 + ["регион"] * 3, "forecast": [False, False, True] * 2})
+    fig = level_lines(data, x="year", y="value", hue="уровень", ylabel="Доля, %")
+    ax = fig.axes[0]
+    solid = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert all(2027 not in list(ln.get_xdata()) for ln in solid)          # no fact line reaches the forecast
+    assert dashed and all(list(ln.get_xdata()) == [2026, 2027] for ln in dashed)
+    assert FORECAST in _texts(fig)
+    bars = count_bars(pd.DataFrame({"year": [2026, 2027], "n": [5, 4], "forecast": [False, True]}),
+                      x="year", y="n", highlight="forecast")
+    patches = bars.axes[0].patches
+    assert patches[1].get_linestyle() == "--" and patches[1].get_hatch() == "//" and patches[0].get_hatch() is None
+    assert any(FORECAST in t for t in _texts(bars))
+
+
+def test_school_by_work_heatmap_names_stay_readable():
+    from shnor_utils.reporting.charts import LABEL_SIZE, sign_heatmap
+
+    schools = [f'МБОУ "СОШ № {i} с углублённым изучением отдельных предметов г. Заречный"' for i in range(40)]
+    works = [f"{w} · несоответствие ВПР и отметок" for w in ("МА-4", "РУ-4", "МА-5", "РУ-5", "ОГЭ МА", "ОГЭ РУ")]
+    data = pd.DataFrame([{"школа": s, "процедура": w, "признак": float((i + j) % 3 == 0)}
+                         for i, s in enumerate(schools) for j, w in enumerate(works)])
+    fig = sign_heatmap(data, x="процедура", y="школа", value="признак", title="Рис. 2")
+    ax = fig.axes[0]
+    assert LABEL_SIZE >= 9
+    sizes = [t.get_fontsize() for t in ax.get_yticklabels() + ax.get_xticklabels()]
+    assert len(sizes) == 46 and min(sizes) >= 9
+    # shown at ≤ 1:1 on an A4 page (≈ 7.3 in of text width at 96 dpi ≈ 700 px) and in 1,100 px of screen
+    assert fig.get_figwidth() <= 8.0
+    renderer = fig.canvas.get_renderer()
+    names = [t.get_window_extent(renderer) for t in ax.get_yticklabels()]
+    assert _no_overlap(names, axis="y")
+    assert min(b.x0 for b in names) >= 0, "school names cut at the left edge"
+
+
+def test_ticks_use_decimal_commas_and_one_minus_sign():
+    from shnor_utils.reporting.charts import context_scatter, ru_number
+
+    assert [ru_number(v) for v in (2.5, -3.0, 0.0, -0.0, 12.5, 15000.0)] == ["2,5", "−3", "0", "0", "12,5", "15\u00a0000"]
+    data = pd.DataFrame({"x": [-1.5, 0.0, 1.5], "y": [-2.5, 0.5, 2.5], "г": ["школы отчёта"] * 3})
+    fig = context_scatter(data, x="x", y="y", hue="г")
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() + fig.axes[0].get_yticklabels()]
+    assert labels and not any("." in t or "-" in t for t in labels), labels
+    assert any("," in t for t in labels) and any("−" in t for t in labels)
+
+
+def test_figures_are_inline_svg_with_text_and_fixed_size():
+    from shnor_utils.reporting.charts import mark_heatmap
+    from shnor_utils.reporting.report import svg_of
+
+    table = pd.DataFrame([[1, 2], [3, 4]], index=[5, 4], columns=[4, 5])
+    fig = mark_heatmap(table, title="Рис. 4. Число участников: отметка за ВПР × отметка по журналу")
+    width, height = fig.get_size_inches()
+    svg = svg_of(fig)
+    assert svg.startswith("<svg") and svg.endswith("</svg>") and "<image" not in svg
+    assert "Отметка по журналу</text>" in svg and "Рис. 4." in svg            # text stays text
+    assert f'width="{width * 72:g}pt"' in svg and f'height="{height * 72:g}pt"' in svg   # no tight-bbox crop
+    assert svg == svg_of(fig) and "<metadata" not in svg and "<?xml" not in svg

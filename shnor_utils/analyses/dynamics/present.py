@@ -150,12 +150,27 @@ def dynamics_table(rep: Report) -> tuple[pd.DataFrame, list]:
 
 
 def chart_series(rep: Report, indicator_id: str, **filters) -> pd.DataFrame:
-    """Series of one indicator for the entity, its municipality and the region (for a line chart)."""
+    """Series of one indicator for the entity, its municipality and the region (for a line chart);
+    `forecast` marks a forecast year (drawn dashed, never as a fact). A school's 0/1 status (in the
+    list or not: no denominator) is not a share: it is left off the % axis and said in words
+    (`attrs["note"]`); without a municipality or region series there is no chart (empty frame)."""
     rows = rep.level_rows(indicator_id, **filters)
     for c in ("subject", "grade", "exam"):
         if c not in filters:
             rows = rows[rows[c].isna()]
-    return rows[["year", "value", "уровень"]].astype({"year": int, "value": "float64"}).sort_values("year")
+    rows = rows.assign(forecast=rows["flag"].eq("forecast").fillna(False).astype(bool))
+    out = rows[["year", "value", "уровень", "forecast"]].astype({"year": int, "value": "float64"}).sort_values("year")
+    own = rows[rows["уровень"] == "школа"]
+    status = (len(own) and own["denominator"].isna().all() and own["value"].dropna().isin([0, 1]).all()
+              and catalogue(rep.meth).get(indicator_id, {}).get("unit") == "%")
+    if not status:
+        return out
+    out = out[out["уровень"] != "школа"].reset_index(drop=True)
+    yes = [f"{int(r.year)}{' (прогноз)' if r.forecast else ''}" for r in own.sort_values("year").itertuples()
+           if r.value == 1]
+    out.attrs["note"] = ("Для школы это отметка «да/нет», а не доля: «да» — "
+                         + (", ".join(yes) + " г." if yes else "ни в одном году ряда") + ".")
+    return out
 
 
 def chart_indicators(rep: Report) -> list[str]:
