@@ -225,3 +225,25 @@ def test_one_school_one_id_across_the_login_change(region):
     assert got["settlement"].tolist() == demo["settlement"].tolist()   # from the context files, not «город»
     for column in ("municipality_id", "municipality_name", "school_name", "school_type"):
         assert got[column].tolist() == demo[column].tolist(), column
+
+
+def test_the_batch_runs_on_the_ingested_region(region):
+    """`shnor run PARAMS.yaml` on the ingested dataset: a tiny set (two templates, two schools — a town
+    and a village one — and the region, one worker) runs with no failure; the year with the languages
+    shows English and German as subjects of their own."""
+    root, repo = region["root"], Path(__file__).resolve().parents[2]
+    town, village = region["schools"]["school_id"].iloc[[0, 5]]
+    params = root / "params.yaml"
+    params.write_text(
+        f"title: \"Реальный регион (проверка)\"\ndataset: {region['out']}\nyear: 2025\n"
+        f"region_name: \"Демонстрационная область\"\noutput: {root / 'output'}\nruns_dir: {root / 'runs'}\n"
+        f"templates: {repo / 'notebooks' / 'templates'}\nworkers: 1\nreports:\n"
+        f"  - template: vpr_objectivity\n    scopes: [school, region]\n    filter: {{school_id: [{town}, {village}]}}\n"
+        "  - template: indicator_dynamics\n    scopes: [region]\n", encoding="utf-8")
+    assert main(["run", str(params)]) == 0
+    out = root / "output"
+    made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html") if p.parent != out)
+    assert made == ["region/indicator_dynamics.html", "region/vpr_objectivity.html",
+                    f"school/{town}/vpr_objectivity.html", f"school/{village}/vpr_objectivity.html"]
+    page = (out / "region" / "vpr_objectivity.html").read_text(encoding="utf-8")
+    assert "Английский язык, 7 класс" in page and "Немецкий язык, 7 класс" in page
