@@ -16,8 +16,10 @@ The truth is the demo's own `vpr` table (plus the language rows made here); the 
 equal it minus exactly the planted rows, with exit code 1."""
 from __future__ import annotations
 
+import html
 import json
 import random
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -247,3 +249,7 @@ def test_the_batch_runs_on_the_ingested_region(region):
                     f"school/{town}/vpr_objectivity.html", f"school/{village}/vpr_objectivity.html"]
     page = (out / "region" / "vpr_objectivity.html").read_text(encoding="utf-8")
     assert "Английский язык, 7 класс" in page and "Немецкий язык, 7 класс" in page
+    # the seed 001 target of «Иностранный язык», 7 класс applies to each language (a target column, not «—»)
+    plain = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    for language in ("Английский язык", "Немецкий язык"):
+        assert re.search(language + r" 7 30 (\d+,\d % ){4}≥ 75 %", plain), language
