@@ -10,8 +10,8 @@ command and analysed by the batch.
 - the login change is given by a login directory («прежний логин», half of the schools) and by the
   context questionnaires of 2025 and 2026 (one «Код ОГЭ/ЕГЭ» for the two logins, all schools), which
   also give the settlement type;
-- three planted bad rows (0.1 %: copied sex and class, an overflow row carrying a name, a total over the
-  scale maximum) and one file in an unknown layout.
+- four planted bad rows (0.2 %: copied sex and class, a row shifted one column right into «Учебник», an
+  overflow row carrying a name, a total over the scale maximum) and one file in an unknown layout.
 The truth is the demo's own `vpr` table (plus the language rows made here); the ingested dataset must
 equal it minus exactly the planted rows, with exit code 1."""
 from __future__ import annotations
@@ -32,7 +32,8 @@ from shnor_utils.data.formats import fisoko_individual
 from shnor_utils.methodology import load_methodology
 
 from tests.conftest import read_table, write_dataset
-from .realfiles import REGIONAL_2021_HEAD, copied_sex_and_class, overflow, regional_2020_rows, xlsx
+from .realfiles import (REGIONAL_2021_HEAD, copied_sex_and_class, overflow, regional_2020_rows, regional_2021_pupil,
+                        regional_2021_rows, shifted_right, xlsx)
 from .realfiles_more import Q_CODE, Q_WHERE
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo_small"
@@ -131,6 +132,10 @@ def write_region(root: Path):
             i = present[len(present) // 2]
             rows[i] = copied_sex_and_class(rows[i]) if subject == "Русский язык" else overflow(rows[i], "Иванов Иван")
             planted.append((2025, "весна", subject, int(grade), group.iloc[i]["school_id"], str(rows[i][3])))
+        if (subject, int(grade)) == ("Русский язык", 4):      # and one row shifted right into «Учебник»
+            i = present[len(present) // 3]
+            rows[i] = shifted_right(rows[i])
+            planted.append((2025, "весна", subject, int(grade), group.iloc[i]["school_id"], str(rows[i][3])))
         name = f"Проведение работы по {DATIVE[subject]}, {grade} класс. ВПР 2025.xlsx"
         xlsx(exports / "2025" / str(grade) / name, {"Sheet": [REGIONAL_2021_HEAD] + rows})
 
@@ -189,27 +194,28 @@ def region(tmp_path_factory):
 
 
 def test_the_region_ingests_into_the_truth_minus_exactly_the_planted_rows(region):
-    assert region["code"] == 1                                     # three rows quarantined, one file rejected
+    assert region["code"] == 1                                     # four rows quarantined, one file rejected
     got = _canonical(load_dataset(region["out"]).vpr)
     truth = _canonical(region["truth"])
     planted = pd.DataFrame(region["planted"], columns=KEY).astype({"year": int, "grade": int})
-    assert len(planted) == 3 and len(truth) == 1870                # ≈ 0.16 % of the rows are planted
+    assert len(planted) == 4 and len(truth) == 1870                # ≈ 0.2 % of the rows are planted
     keep = truth.merge(planted, on=KEY, how="left", indicator=True)
     expected = keep[keep["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
-    assert len(expected) == len(truth) - 3
+    assert len(expected) == len(truth) - 4
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
 
 
 def test_the_bad_rows_are_listed_and_the_unknown_file_rejected(region):
     out = region["out"]
     listed = pd.read_csv(out / "rejected_rows.csv", encoding="utf-8-sig", dtype=str)
-    assert len(listed) == 3
-    assert sorted(Path(f).parts[-3] for f in listed["file"]) == ["2024", "2025", "2025"]
+    assert len(listed) == 4
+    assert sorted(Path(f).parts[-3] for f in listed["file"]) == ["2024", "2025", "2025", "2025"]
+    assert listed["rule"].str.contains("сдвинуты на столбец вправо").sum() == 1
     assert "Иванов" not in listed.to_csv()
     report = json.loads((out / "ingest_report.json").read_text(encoding="utf-8"))
     assert [Path(f["file"]).name for f in report["files"] if f["status"] == "отклонён"] == ["список классов.xlsx"]
     assert [Path(s["file"]).name for s in report["skipped"]] == ["~$Русский язык.xlsx"]
-    assert report["quarantined"] == 3
+    assert report["quarantined"] == 4
     assert (out / "ingest_report.html").exists()
 
 
@@ -253,3 +259,20 @@ def test_the_batch_runs_on_the_ingested_region(region):
     plain = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
     for language in ("Английский язык", "Немецкий язык"):
         assert re.search(language + r" 7 30 (\d+,\d % ){4}≥ 75 %", plain), language
+
+
+def test_a_row_shifted_right_into_the_textbook_column_is_quarantined(tmp_path):
+    """Found by this test: such a row loaded silently (score = the variant, class «5М») with exit code 0."""
+    from shnor_utils.data.ingest import ingest
+
+    rows = [regional_2021_pupil(i, t1=i % 8, t2=3) for i in range(1, 41)]
+    rows[10] = shifted_right(rows[10])                                      # source row 12
+    assert rows[10][6:9] == ["м", "а", 1]                                   # «класс» = sex, «вариант» = letter
+    rows[20][7] = "отсутствовал"                                            # an absentee is not a shift
+    f = xlsx(tmp_path / "Проведение работы по математике, 5 класс. ВПР 2021.xlsx", {"Sheet": regional_2021_rows(rows)})
+    result = ingest([f], tmp_path / "ds")
+    assert result.exit_code == 1
+    listed = pd.read_csv(tmp_path / "ds" / "rejected_rows.csv", encoding="utf-8-sig", dtype=str)
+    assert listed[["row", "column"]].values.tolist() == [["12", "класс"]]
+    vpr = load_dataset(tmp_path / "ds").vpr
+    assert len(vpr) == 39 and "50011" not in set(vpr["participant_code"]) and vpr["absent"].sum() == 1
