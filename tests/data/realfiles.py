@@ -113,3 +113,10 @@ FORM_2022_HEAD = ["Пользователь", "Код региона", "Реги
 def form_2022_pupil(school: str, code: int, t1: int, t2: int, total: int) -> list:
     return ["u1", "reg220000 | Алтайский край", "Алтайский край", "reg22_m067 | город Славгород",
             f"{school} | МБОУ «СОШ {school[-2:]}»", "15.04.2022", code, 1, t1, t2, "а", "м", 4, total]
+
+
+def shifted_right(row: list) -> list:
+    """A 2021 regional row shifted one column right from «отметка …» on (issue 13 point 1): the journal
+    cell empty, «пол» in «класс», the class letter in «вариант», the last task in «Учебник»."""
+    row = list(row)
+    return row[:4] + [None] + row[4:13]

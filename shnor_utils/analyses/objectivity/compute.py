@@ -68,15 +68,27 @@ def journal_targets(meth: Methodology, subject: str, grade: int) -> dict:
     out = {}
     for key, path in (("confirm", "journal_agreement.confirm_target"), ("higher", "journal_agreement.higher_target")):
         entry = meth.entry(path)
-        if int(grade) in entry.get("applies_to", {}).get(subject, []):
+        if int(grade) in _applies(meth, entry).get(subject, []):
             out[key] = entry["value"]
     return out
+
+
+def _applies(meth: Methodology, entry: dict) -> dict:
+    """`applies_to` of a target with group keys spread to their subjects: «Иностранный язык»: [7] also
+    applies to «Английский язык», «Немецкий язык», … (each language is a subject of its own, issue 13
+    point 4); a subject's own key wins over its group's."""
+    applies = dict(entry.get("applies_to", {}))
+    for subject in meth.subjects:
+        group = meth.group(subject)
+        if group in applies and subject not in applies:
+            applies[subject] = applies[group]
+    return applies
 
 
 def target_table(meth: Methodology, key: str) -> pd.DataFrame:
     """(subject, grade, target) rows of one seed 001 target ('confirm' or 'higher')."""
     entry = meth.entry(f"journal_agreement.{key}_target")
-    rows = [(subj, int(g), float(entry["value"])) for subj, grades in entry.get("applies_to", {}).items() for g in grades]
+    rows = [(subj, int(g), float(entry["value"])) for subj, grades in _applies(meth, entry).items() for g in grades]
     table = pd.DataFrame(rows, columns=["subject", "grade", "target"])
     return table.astype({"subject": "string", "grade": "Int64"})
 
@@ -168,7 +180,7 @@ def target_categories(meth: Methodology, subject: str) -> list[str]:
     """Categories that count as «подтвердили» for the seed 001 target of `subject`:
     ['confirm'] (РУ, МА: ВПР = журнал) or ['confirm', 'higher'] («не ниже, чем в журнале»)."""
     table = meth.threshold("journal_agreement.confirm_counts")
-    return list(table.get(subject, table["default"]))
+    return list(table.get(subject, table.get(meth.group(subject), table["default"])))
 
 
 # ---- the three official signs (Методика «Уровень объективности…», docs/METHODOLOGY.md §1.3) ------------

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
-from shnor_utils.data.formats.common import (Q_META_FROM_NAME, Context, Extract, Header, find_row, meta_from_name, normalize_class, split_school,
-                     text)
+from shnor_utils.data.formats.common import (Q_META_FROM_NAME, R_SHIFTED_RIGHT, Context, Extract, Header, find_row, is_absent,
+                                             meta_from_name, norm, normalize_class, split_school, text)
 from shnor_utils.data.formats.vpr_rows import frames, pupil
 
 LAYOUT = "региональная выгрузка ВПР 2020/2021 (РЦОИ, МОУО)"
@@ -63,6 +63,10 @@ def read(sheet, ctx: Context, out: Extract) -> None:
         sid = sid or text(cell(cols["school"])).lower()
         if not sid:
             raise ctx.error("не указан логин школы", sheet=sheet.name, row=r, column=header.cells[cols["school"]])
+        shifted = _shifted_right(cell(cols["class"]), cell(cols["variant"]))
+        if shifted:
+            ctx.quarantine(sheet.name, r, header.cells[cols[shifted]], R_SHIFTED_RIGHT, row)
+            continue
         mun = text(cell(cols.get("municipality"))) if cols.get("municipality") else ""
         out.school(sid, None, None, mun or None)
         vpr, _ = pupil(ctx, f"лист «{sheet.name}», строка {r}", work, school_id=sid, code=cell(cols["code"]),
@@ -71,6 +75,22 @@ def read(sheet, ctx: Context, out: Extract) -> None:
                        primary_cell=cell(cols["total"]), journal_cell=cell(cols["journal"]), raw=row, header=header)
         rows.append(vpr)
     out.add("vpr", frames(rows, [])[0])
+
+
+SEX = re.compile(r"^(м|ж|муж|жен)\.?$")
+VARIANT = re.compile(r"^(вариант\s*)?\d{1,3}(\.0)?$")
+
+
+def _shifted_right(class_cell, variant_cell) -> str | None:
+    """A row shifted one column right (a real 2021 file: «пол» in «класс», the class letter in «вариант»,
+    the last task in «Учебник»): the key of the column that gives it away, else None. Variants are
+    numbers here; blank and «отсутствовал» are fine."""
+    if SEX.match(norm(class_cell)):
+        return "class"
+    variant = norm(variant_cell)
+    if variant and not is_absent(variant) and not VARIANT.match(variant):
+        return "variant"
+    return None
 
 
 def _work(sheet, ctx: Context, layout: str) -> dict:
