@@ -49,7 +49,9 @@ def points(rep: Report, indicator_id: str, *, exam: str | None = None, subjects=
     rows = rows[~hidden(rows)]
     pooled = rows.groupby("entity_id")[["numerator", "denominator"]].sum()
     pooled = pooled[pooled["denominator"] > 0]
-    f = funnel(pooled["numerator"].to_numpy(), pooled["denominator"].to_numpy(), levels(rep), p0)
+    t = rep.meth.threshold
+    f = funnel(pooled["numerator"].to_numpy(), pooled["denominator"].to_numpy(), levels(rep), p0,
+               adjust=bool(t("funnel.overdispersion")), winsor=t("funnel.winsorize"), min_groups=t("funnel.min_groups"))
     return f.assign(entity_id=pooled.index.to_numpy()), 100 * p0
 
 
@@ -145,5 +147,7 @@ def note(rep: Report) -> str:
             f"{level_label(lv[0])} и {level_label(lv[-1])} вокруг доли по региону: у школы такого размера доля вне "
             f"этих границ случайно бывает редко (биномиальная модель). Малая школа далеко от региона часто остаётся в "
             f"границах — её отличие может быть случайным; школа за границей {level_label(lv[-1])} отличается от региона "
-            f"и с учётом своего размера. Школы с числом участников меньше "
+            f"и с учётом своего размера. Когда школы различаются между собой сильнее, чем объясняет случайность "
+            f"(работы учеников одной школы не независимы), границы расширены на этот разброс: за ними остаются только "
+            f"школы, необычные и на этом фоне. Школы с числом участников меньше "
             f"{fmt_num(rep.meth.threshold('small_groups.min_for_share'), 0)} в списках не называются (правило малых групп).")

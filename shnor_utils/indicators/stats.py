@@ -58,21 +58,53 @@ def funnel_limits(p0: float, n, level: float):
     return out[0], out[1]
 
 
-def funnel(k, n, levels=(0.95, 0.998), p0: float | None = None):
+def overdispersion(k, n, p0: float, winsor: float = 0.1) -> float:
+    """Multiplicative overdispersion φ of shares k/n around p0 (Spiegelhalter 2005, §3.3): the z-scores
+    z = (k/n − p0) / √(p0(1 − p0)/n) are winsorised at the `winsor` and 1 − `winsor` quantiles (so that
+    the schools being judged do not widen their own limits) and φ = mean(z²). φ ≈ 1 when schools differ
+    only by chance; NaN with no group of n > 0 or p0 at 0 or 1."""
+    k = np.asarray(k, dtype="float64")
+    n = np.asarray(n, dtype="float64")
+    ok = n > 0
+    if not ok.any() or not 0 < p0 < 1:
+        return float("nan")
+    z = (k[ok] / n[ok] - p0) / np.sqrt(p0 * (1 - p0) / n[ok])
+    lo, hi = np.quantile(z, [winsor, 1 - winsor])
+    return float(np.mean(np.clip(z, lo, hi) ** 2))
+
+
+def funnel(k, n, levels=(0.95, 0.998), p0: float | None = None, *, adjust: bool = False,
+           winsor: float = 0.1, min_groups: int = 10):
     """Points of a funnel plot: share (%), n, limits at each level and the position of each group.
 
     `p0` (0–1) defaults to the pooled share Σk / Σn. `position` is «выше» when the share lies above
     the upper limit of the widest level ("above"), below its lower limit ("below"), between the narrowest
-    and widest limits ("above_inner" / "below_inner"), "within" otherwise (a group of n = 0: missing)."""
+    and widest limits ("above_inner" / "below_inner"), "within" otherwise (a group of n = 0: missing).
+
+    With `adjust`, at least `min_groups` groups and φ = `overdispersion(...)` > 1 (schools differ more
+    than chance allows — pupils of one school are not independent), the limits are widened by √φ:
+    p0 ± z·√(φ·p0(1 − p0)/n), z the normal quantile of the level (Spiegelhalter 2005, §3.3, the
+    multiplicative model); otherwise the exact binomial limits of `funnel_limits`. The column `phi`
+    holds φ (NaN when not computed) and `adjusted` whether the limits were widened."""
+    from scipy.stats import norm   # as in funnel_limits: kept local
     k = np.asarray(k, dtype="float64")
     n = np.asarray(n, dtype="float64")
     if p0 is None:
         p0 = k.sum() / n.sum() if n.sum() > 0 else np.nan
     share = percent(k, n)
     frame = pd.DataFrame({"k": k, "n": n, "share": share, "p0": 100 * p0})
+    phi = overdispersion(k, n, p0, winsor) if adjust and int((n > 0).sum()) >= min_groups else float("nan")
+    widen = bool(phi > 1)
+    frame["phi"], frame["adjusted"] = phi, widen
     levels = sorted(levels)
     for lv in levels:
-        low, high = funnel_limits(p0, n, lv)
+        if widen:
+            z = norm.ppf(1 - (1 - lv) / 2)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                half = 100 * z * np.sqrt(phi * p0 * (1 - p0) / np.where(n > 0, n, np.nan))
+            low, high = np.clip(100 * p0 - half, 0, 100), np.clip(100 * p0 + half, 0, 100)
+        else:
+            low, high = funnel_limits(p0, n, lv)
         frame[f"low_{lv:g}"], frame[f"high_{lv:g}"] = low, high
     inner, outer = f"{levels[0]:g}", f"{levels[-1]:g}"
     pos = np.full(len(frame), "within", dtype=object)

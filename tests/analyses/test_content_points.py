@@ -154,3 +154,13 @@ def test_task_table_shows_n_and_draws_no_conclusion_from_a_small_group(school_re
     assert (small == (n < min_n)).all()
     assert all(c != "shnor-flag" for c, s in zip(classes, small) if s)
     assert "task_deficits" in VC.finding_kinds(school_rep)      # the planted school has tasks below mastery
+
+
+def test_region_funnel_names_exactly_the_planted_journal_inflation(demo_small):
+    # with the overdispersion correction the «понизили» funnel flags the three planted schools and no other
+    truth = json.loads((demo_small / "truth.json").read_text(encoding="utf-8"))
+    planted = {p["school_id"] for p in truth["journal_inflation"]}
+    rep = open_report(demo_small, template="vpr_objectivity", scope="region", year=2026)
+    pts, p0, title = F.key_shares(rep, F.VPR_SHARES)[0]
+    assert "понизивших" in title and pts["adjusted"].all() and pts["phi"].iloc[0] > 1
+    assert set(pts.loc[pts["position"] == "above", "entity_id"]) == planted

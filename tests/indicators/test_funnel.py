@@ -47,3 +47,31 @@ def test_positions_of_hand_made_schools():
     assert f["p0"].iloc[0] == pytest.approx(100 * 46 / 120)
     assert list(f["position"][:3]) == ["below", "within", "above"] and f["position"].isna().iloc[3]
     assert f["share"].iloc[2] == pytest.approx(75.0)
+
+
+def test_overdispersion_by_hand():
+    # p0 = 20 %, n = 100 each: se = √(0.2·0.8/100) = 0.04; shares 10, 20, 30, 40 % → z = −2.5, 0, 2.5, 5.
+    # winsor 0 (no trimming): φ = (6.25 + 0 + 6.25 + 25) / 4 = 9.375
+    from shnor_utils.indicators.stats import overdispersion
+    assert overdispersion([10, 20, 30, 40], [100] * 4, 0.2, winsor=0.0) == pytest.approx(9.375)
+    # winsor 0.25 of four z: quantiles (linear) at 0.25 → −0.625·… computed by numpy's rule:
+    # sorted z = [−2.5, 0, 2.5, 5]; q25 = −2.5 + 0.75·2.5 = −0.625, q75 = 2.5 + 0.25·2.5 = 3.125
+    # clipped: [−0.625, 0, 2.5, 3.125] → φ = (0.390625 + 0 + 6.25 + 9.765625) / 4 = 4.1015625
+    assert overdispersion([10, 20, 30, 40], [100] * 4, 0.2, winsor=0.25) == pytest.approx(4.1015625)
+
+
+def test_widened_limits_by_hand_and_fewer_schools_outside():
+    # ten schools of n = 100 around p0 = 20 %: z = ±2.5 alternately → φ = 6.25 (winsor 0.1 changes nothing)
+    k = [10, 30] * 5
+    n = [100] * 10
+    plain = funnel(k, n, (0.95, 0.998), 0.2)
+    wide = funnel(k, n, (0.95, 0.998), 0.2, adjust=True, winsor=0.1, min_groups=10)
+    assert wide["phi"].iloc[0] == pytest.approx(6.25) and wide["adjusted"].all()
+    # 99.8 %: z = 3.0902; half-width = 100·3.0902·√(6.25·0.16/100) = 30.90 п.п. → 0 (clipped) … 50.90 %
+    assert wide["high_0.998"].iloc[0] == pytest.approx(20 + 100 * 3.090232 * np.sqrt(6.25 * 0.16 / 100), abs=1e-4)
+    assert wide["low_0.998"].iloc[0] == 0.0
+    assert (plain["position"] == "above").sum() == 0 and (plain["position"] == "above_inner").sum() == 5
+    assert (wide["position"] == "within").all()
+    # fewer than min_groups schools: no adjustment, exact limits
+    few = funnel(k[:4], n[:4], (0.95, 0.998), 0.2, adjust=True, min_groups=10)
+    assert not few["adjusted"].any() and few["high_0.998"].iloc[0] == pytest.approx(plain["high_0.998"].iloc[0])
