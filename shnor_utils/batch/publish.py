@@ -71,17 +71,17 @@ def write_sidecar(run, rows: pd.DataFrame, provenance: dict) -> Path:
 
 
 def stale_path(path: Path) -> Path:
-    """`…/probe.html` → `…/probe.stale.html` (and `.pdf` → `.stale.pdf`)."""
+    """`…/probe.html` → `…/probe.stale.html` (`.pdf` → `.stale.pdf`, `.docx` → `.stale.docx`)."""
     return path.with_name(f"{path.stem}.stale{path.suffix}")
 
 
 def set_aside(run) -> list[Path]:
     """A run that failed now: its report from an earlier success is renamed `<name>.stale.html`
-    (and PDF), so no old page is served as the current one while the index says «ошибка». The
+    (and its PDF and Word file), so no old page is served as the current one while the index says «ошибка». The
     entity's `indicators.json` stays (it is the entity's data, not this report's); a per-report
     sidecar of an earlier version goes. Returns the renamed files."""
     moved = []
-    for path in (run.html, run.pdf):
+    for path in (run.html, run.pdf, run.html.with_suffix(".docx")):
         if path.exists():
             os.replace(path, stale_path(path))
             moved.append(stale_path(path))
@@ -91,7 +91,7 @@ def set_aside(run) -> list[Path]:
 
 def clear_stale(run) -> None:
     """A run that succeeded again: the set-aside pages of its earlier failure go."""
-    for path in (run.html, run.pdf):
+    for path in (run.html, run.pdf, run.html.with_suffix(".docx")):
         stale_path(path).unlink(missing_ok=True)
 
 

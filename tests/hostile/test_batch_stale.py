@@ -23,11 +23,13 @@ def test_a_failed_rerun_sets_the_old_report_aside(region):
     old = (folder / "probe.html").read_text(encoding="utf-8")
     assert (folder / "indicators.json").exists() and not (folder / "probe.indicators.json").exists()
 
+    (folder / "probe.docx").write_bytes(b"old word file")   # as an earlier `--docx` run left it
     flag.write_text("x")                      # the same report now fails
     code, text = run(params, force=True)
     assert code == 1
     assert not (folder / "probe.html").exists()
     assert (folder / "probe.stale.html").read_text(encoding="utf-8") == old
+    assert not (folder / "probe.docx").exists() and (folder / "probe.stale.docx").read_bytes() == b"old word file"
     assert not (folder / "probe.indicators.json").exists()
     index = (region["output"] / "index.html").read_text(encoding="utf-8")
     assert "ошибка" in index and f"school/{bad}/probe" not in index
@@ -39,4 +41,5 @@ def test_a_failed_rerun_sets_the_old_report_aside(region):
     code, text = run(params, retry_failed=True)
     assert code == 0 and executed(text) == {("school", bad)}
     assert (folder / "probe.html").exists() and not (folder / "probe.stale.html").exists()
+    assert not (folder / "probe.stale.docx").exists()
     assert f"school/{bad}/probe.html" in (region["output"] / "index.html").read_text(encoding="utf-8")
