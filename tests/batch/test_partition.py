@@ -186,3 +186,27 @@ def test_a_cache_without_partitions_reads_the_whole_snapshot(caches, demo_small,
     finally:
         session._MEMO.clear()
         R._DERIVED.clear()
+
+
+def test_prepare_writes_the_partitions_and_aggregates_a_batch_kernel_reads(region):
+    from shnor_utils.batch.plan import load_params
+    from shnor_utils.batch.prepare import prepare
+    from shnor_utils.data.snapshot import has_partitions
+
+    cfg = load_params(region["params"]())
+    meth, ds, _ = prepare(cfg)
+    snap = session.snapshot_path(cfg.cache, files_stamp(cfg.dataset, meth.digest))
+    assert has_partitions(snap)
+    assert {p.stem for p in (snap / AGGREGATES).glob("*.pkl")} == set(A.SPECS)
+    sid = region["schools"][0]
+    session._MEMO.clear()
+    try:
+        rep = session.open_report(str(cfg.dataset), template="probe", scope="school", entity_id=sid, cache=str(cfg.cache))
+        assert isinstance(rep.ds, Partition) and rep.ds.municipality_id == region["mun"]
+        region_rep = session.open_report(str(cfg.dataset), template="probe", scope="region", entity_id="region",
+                                         cache=str(cfg.cache))
+        assert not isinstance(region_rep.ds, Partition)
+        pd.testing.assert_frame_equal(region_rep.ds.vpr, ds.vpr, check_index_type=False)
+    finally:
+        session._MEMO.clear()
+        R._DERIVED.clear()
