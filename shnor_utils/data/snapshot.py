@@ -154,11 +154,12 @@ def municipality_of(folder, scope: str, entity_id) -> str | None:
     """The municipality whose partition a report of `scope` and `entity_id` reads; None for a region
     report or an unknown entity (the whole snapshot is read, and the report says what is unknown)."""
     index = _index(Path(folder))
+    mid = None
     if scope == "school":
-        return index["municipality_of"].get(str(entity_id))
-    if scope == "municipality" and str(entity_id) in set(index["municipality_of"].values()):
-        return str(entity_id)
-    return None
+        mid = index["municipality_of"].get(str(entity_id))
+    elif scope == "municipality" and str(entity_id) in set(index["municipality_of"].values()):
+        mid = str(entity_id)
+    return mid if mid is not None and partition_path(folder, mid).is_dir() else None
 
 
 _INDEXES: dict = {}
