@@ -8,7 +8,10 @@ validates the files and computes the indicators itself.
 
 A warm kernel runs many reports on one dataset: they share one load, keyed by the files' size and
 modification time and the methodology digest, which is what makes the batch fast. From a batch
-snapshot each table is read on first use, so a kernel holds only the tables its templates read.
+snapshot each table is read on first use, so a kernel holds only the tables its templates read; and
+a school or municipality report reads only its municipality's partition of the snapshot, with the
+region-wide aggregates the batch computed once (`analyses.aggregates`): a kernel's memory does not
+grow with the region. A region report reads the whole snapshot.
 
 A report shows the indicators after `privacy.suppress` (aggregates of small groups hidden); the
 computed table stays whole for the analyses, and a school's own report shows its own rows
@@ -22,6 +25,7 @@ import pandas as pd
 
 from shnor_utils.analyses import compute_all
 from shnor_utils.data.dataset import Dataset, contiguous, files_stamp, load_dataset, read_snapshot
+from shnor_utils.data.snapshot import has_partitions, municipality_of, read_partition
 from shnor_utils.indicators.privacy import suppress
 from shnor_utils.methodology import Methodology, load_methodology
 from shnor_utils.reporting.report import Report, clear_derived
@@ -34,7 +38,7 @@ def open_report(dataset, *, template: str, scope: str, entity_id: str | None = N
                 **parameters) -> Report:
     """Load (validated) data and indicators for one report and return its `Report`."""
     meth = load_methodology(methodology)
-    ds, indicators = load(dataset, meth, cache)
+    ds, indicators = load(dataset, meth, cache, scope=scope, entity_id=entity_id)
     return Report(ds, meth, shown(indicators, meth), unsuppressed=indicators, template=template, scope=scope,
                   entity_id=entity_id, year=year, region_name=region_name, parameters={"dataset": str(dataset), "scope": scope,
                                                        "entity_id": entity_id, "year": year, **parameters})
@@ -63,20 +67,34 @@ def indicators_path(cache: str | Path, ds: Dataset, meth: Methodology) -> Path:
     return Path(cache) / f"indicators-{ds.digest()}-{meth.digest}.parquet"
 
 
-def load(dataset, meth: Methodology, cache: str | None = None):
-    """The validated dataset and its indicators, kept in memory while the files are unchanged."""
+def load(dataset, meth: Methodology, cache: str | None = None, *, scope: str = "region", entity_id=None):
+    """The validated dataset and its indicators, kept in memory while the files are unchanged.
+
+    In a batch (`cache`) whose snapshot has municipality partitions, a school or municipality report
+    gets its municipality's `snapshot.Partition` (a kernel moving to another municipality drops the
+    previous one); a region report, or a cache without partitions, the whole snapshot, read lazily.
+    The region's indicator table is kept across partitions (read once per kernel)."""
     root = Path(dataset).resolve()
     key = files_stamp(root, meth.digest) if root.is_dir() else (str(root), meth.digest)
-    if key not in _MEMO:
+    snapshot = snapshot_path(cache, key) if cache else None
+    ready = snapshot is not None and (snapshot / "dataset.json").exists()
+    part = None
+    if ready and scope in ("school", "municipality") and has_partitions(snapshot):
+        part = municipality_of(snapshot, scope, entity_id)
+    if (key, part) not in _MEMO:
+        kept = [v[1] for k, v in _MEMO.items() if k[0] == key]   # the same files: the same indicator table
         _MEMO.clear()
         clear_derived()
-        snapshot = snapshot_path(cache, key) if cache else None
-        if snapshot is not None and (snapshot / "dataset.json").exists():
+        if part is not None:
+            ds = read_partition(snapshot, part)   # only this municipality's rows of the pupil-level tables
+        elif ready:
             ds = read_snapshot(snapshot, lazy=True)   # a kernel holds only the tables its reports read
         else:
             ds = load_dataset(root, methodology=meth)
-        _MEMO[key] = (ds, _indicators(ds, meth, cache))
-    return _MEMO[key]
+        # never the indicators of a partition: computed (if not cached) from the whole snapshot
+        whole = ds if part is None else read_snapshot(snapshot, lazy=True)
+        _MEMO[(key, part)] = (ds, kept[0] if kept else _indicators(whole, meth, cache))
+    return _MEMO[(key, part)]
 
 
 def _indicators(ds: Dataset, meth: Methodology, cache: str | None) -> pd.DataFrame:

@@ -194,8 +194,18 @@ def _entities(scope: str, cfg: BatchConfig, schools, chosen) -> list[tuple]:
     return [(r.school_id, r.school_name, r.municipality_id, r.municipality_name, [r.school_id]) for r in s.itertuples()]
 
 
+def by_partition(runs: list[Run]) -> list[Run]:
+    """The runs in the order they are executed: region reports first (they read the whole snapshot),
+    then every run of one municipality together (its municipality and school reports of all templates),
+    municipality after municipality. The pool's workers take runs in this order, so a warm kernel reads
+    one municipality's partition and keeps it for that municipality's runs (session.load). A stable
+    sort: each entity's runs keep the plan's order of templates."""
+    return sorted(runs, key=lambda r: (r.scope != "region", "" if r.scope == "region" else str(r.municipality_id)))
+
+
 def select(runs: list[Run], only_scope: list[str] | None = None, limit: int | None = None) -> list[Run]:
-    """The runs of `--scope` and `--limit`."""
+    """The runs of `--scope` and `--limit`, in execution order (`by_partition`)."""
     if only_scope:
         runs = [r for r in runs if r.scope in only_scope]
+    runs = by_partition(runs)
     return runs[:limit] if limit else runs

@@ -1,5 +1,6 @@
-"""The batch's data, prepared once: the validated dataset (kept as a snapshot in the batch cache)
-and every indicator (a Parquet file in the cache). The kernels read both instead of parsing,
+"""The batch's data, prepared once: the validated dataset (kept as a snapshot in the batch cache,
+split by municipality, with the region-wide aggregates school reports compare with) and every
+indicator (a Parquet file in the cache). The kernels read both instead of parsing,
 validating and computing again; `shnor render` and `shnor index` read them without a kernel."""
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from shnor_utils.analyses import compute_all
+from shnor_utils.analyses.aggregates import write_aggregates
 from shnor_utils.batch.config import BatchConfig
 from shnor_utils.data.dataset import contiguous, files_stamp, load_dataset, read_snapshot, write_snapshot
+from shnor_utils.data.snapshot import write_partitions
 from shnor_utils.indicators import write_indicators
 from shnor_utils.methodology import load_methodology
 from shnor_utils.session import indicators_path, snapshot_path
@@ -55,6 +58,10 @@ def prepare(cfg: BatchConfig):
     snapshot = snapshot_path(cache, files_stamp(cfg.dataset, meth.digest))
     ds = load_data(cfg, meth)   # the validated snapshot of an unchanged folder: no CSV parsing, no checks again
     write_snapshot(ds, snapshot)      # the kernels read it instead of parsing and validating the files
+    # a school / municipality report's kernel reads only its municipality's rows and the region-wide
+    # aggregates computed here once (its memory does not grow with the region); the region's, all
+    write_aggregates(ds, meth, snapshot)
+    write_partitions(ds, snapshot)    # last: its index marks the snapshot as partitioned (session.load)
     path = indicators_path(cache, ds, meth)
     # the same frame (and dtypes) whether fresh or cached: keys stay stable
     indicators = contiguous(_read_indicators(path, lambda: compute_all(ds, meth)))

@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from shnor_utils.data.tables import Dataset, LazyTables, TableFile, contiguous
+from shnor_utils.errors import InputError
 from shnor_utils.safeio import make_temp_dir
 from shnor_utils.data.validation import REPORT_NAME
 
@@ -74,6 +77,8 @@ def read_snapshot(folder, *, lazy: bool = False) -> Dataset:
 
 
 PARTS = "parts"   # subfolder of a snapshot: one folder per municipality
+AGGREGATES = "aggregates"   # subfolder of a snapshot: the region-wide aggregates (`analyses.aggregates`)
+INDEX = "index.json"  # in PARTS: which tables of the whole region are non-empty, the schools' municipalities
 
 
 def partition_path(folder, municipality_id: str) -> Path:
@@ -93,6 +98,9 @@ def write_partitions(ds: Dataset, folder) -> Path:
     tmp = make_temp_dir(prefix=f".{PARTS}.", dir=Path(folder))
     try:
         keyed = {n: f for n, f in ds.tables.items() if n != "schools" and "school_id" in f.columns}
+        index = {"nonempty": {n: bool(len(f)) for n, f in ds.tables.items()},
+                 "municipality_of": {str(k): str(v) for k, v in zip(schools["school_id"], schools["municipality_id"])}}
+        (tmp / INDEX).write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
         for mid, ids in schools.groupby("municipality_id", sort=True)["school_id"]:
             target = tmp / partition_path(folder, mid).name
             target.mkdir()
@@ -106,7 +114,65 @@ def write_partitions(ds: Dataset, folder) -> Path:
     return parts
 
 
-def read_partition(folder, municipality_id: str) -> Dataset:
+@dataclass
+class Partition(Dataset):
+    """One municipality's part of a batch snapshot (`read_partition`): its schools' rows of every
+    school-keyed table, the small tables whole. `has` answers for the whole region (a report asks
+    whether the region has a table, not its municipality), and what a report compares itself with
+    region-wide comes from the batch's precomputed `aggregate`s, never from the partition's rows."""
+    municipality_id: str = ""
+    folder: Path = Path(".")
+    nonempty: dict = field(default_factory=dict)
+    _aggregates: dict = field(default_factory=dict, repr=False)
+
+    def has(self, name: str) -> bool:
+        return bool(self.nonempty.get(name, False))
+
+    def aggregate(self, name: str, key: tuple):
+        """The region-wide aggregate `name` of `key`, as the batch computed it once from the whole
+        snapshot (`analyses.aggregates.write_aggregates`; a pickle of our own cache folder)."""
+        if name not in self._aggregates:
+            path = self.folder / AGGREGATES / f"{name}.pkl"
+            if not path.exists():
+                raise InputError(f"в кэше пакета нет региональной сводки «{name}»: {path}; "
+                                 "запустите пакет заново (кэш будет подготовлен)")
+            with open(path, "rb") as fh:
+                self._aggregates[name] = pickle.load(fh)
+        stored = self._aggregates[name]
+        if key not in stored:
+            raise InputError(f"региональная сводка «{name}» не рассчитана для {key!r} ({self.folder / AGGREGATES})")
+        return stored[key]
+
+
+def has_partitions(folder) -> bool:
+    """A snapshot with its municipality parts and region-wide aggregates (both written whole, atomically)."""
+    folder = Path(folder)
+    return (folder / PARTS / INDEX).exists() and (folder / AGGREGATES).is_dir()
+
+
+def municipality_of(folder, scope: str, entity_id) -> str | None:
+    """The municipality whose partition a report of `scope` and `entity_id` reads; None for a region
+    report or an unknown entity (the whole snapshot is read, and the report says what is unknown)."""
+    index = _index(Path(folder))
+    mid = None
+    if scope == "school":
+        mid = index["municipality_of"].get(str(entity_id))
+    elif scope == "municipality" and str(entity_id) in set(index["municipality_of"].values()):
+        mid = str(entity_id)
+    return mid if mid is not None and partition_path(folder, mid).is_dir() else None
+
+
+_INDEXES: dict = {}
+
+
+def _index(folder: Path) -> dict:
+    if folder not in _INDEXES:
+        _INDEXES.clear()
+        _INDEXES[folder] = json.loads((folder / PARTS / INDEX).read_text(encoding="utf-8"))
+    return _INDEXES[folder]
+
+
+def read_partition(folder, municipality_id: str) -> Partition:
     """The snapshot restricted to one municipality: its schools' rows of every school-keyed table
     (from `write_partitions`) and the small tables without `school_id` whole; tables read on first use."""
     whole = read_snapshot(folder, lazy=True)
@@ -118,4 +184,6 @@ def read_partition(folder, municipality_id: str) -> Dataset:
         path = part / f"{name}.parquet"
         return contiguous(pd.read_parquet(path)) if path.exists() else whole.tables[name]
 
-    return Dataset(path=whole.path, tables=LazyTables(whole.files, load), files=whole.files, notes=whole.notes)
+    return Partition(path=whole.path, tables=LazyTables(whole.files, load), files=whole.files, notes=whole.notes,
+                     municipality_id=str(municipality_id), folder=Path(folder),
+                     nonempty=_index(Path(folder))["nonempty"])

@@ -82,6 +82,17 @@ class Report:
         the methodology and `key`, never on the report's entity."""
         return _derived(self.ds, self.meth, self._shared, (name, *key), compute)
 
+    def region_wide(self, name: str, compute, *key):
+        """A region-wide aggregate of the pupil-level tables (`analyses.aggregates`), by `derived`'s key.
+
+        A kernel that holds one municipality's partition of the batch snapshot (`snapshot.Partition`)
+        cannot compute it from its rows: it reads what the batch computed once from the whole region.
+        Otherwise it is computed here (`compute()`), once per dataset like `derived`."""
+        stored = getattr(self.ds, "aggregate", None)
+        if stored is not None:
+            return self.derived(name, lambda: stored(name, tuple(key)), *key)
+        return self.derived(name, compute, *key)
+
     def _row_index(self) -> dict:
         """{(level, entity_id): row positions} of the indicator table, built once per dataset."""
         return self.derived("indicator-rows", lambda: self._shared.groupby(["level", "entity_id"], sort=False).indices)
@@ -104,6 +115,9 @@ class Report:
     def of_year(self, table: str, year: int | None = None) -> pd.DataFrame:
         """All rows of `table` (every school of the region) of one year (the report year by default)."""
         year = self.year if year is None else year
+        if getattr(self.ds, "aggregate", None) is not None:   # a municipality's partition: not the region
+            raise ParameterError(f"таблица «{table}» всего региона недоступна в ядре одного муниципалитета "
+                                 f"({self.ds.municipality_id}); региональные сводки берутся из `region_wide`")
         frame = getattr(self.ds, table)
 
         def select() -> pd.DataFrame:

@@ -6,32 +6,23 @@ from __future__ import annotations
 
 import pandas as pd
 
+from shnor_utils.analyses import aggregates as A
+from shnor_utils.analyses.aggregates import MARKS
 from shnor_utils.analyses.objectivity import present as V
 from shnor_utils.indicators.privacy import hidden
 from shnor_utils.indicators.stats import wilson_ci
 from shnor_utils.reporting.html import fmt_num, fmt_pct
 from shnor_utils.reporting.report import Report
 
-MARKS = (2, 3, 4, 5)
+mark_counts = A.mark_counts   # per school × subject × grade mark counts (computed region-wide in aggregates)
 LEVEL_ORDER = {"школа": 0, "муниципалитет": 1, "регион": 2}
 SHARES = {"vpr_journal_lower": "Понизили", "vpr_journal_confirm": "Подтвердили", "vpr_journal_higher": "Повысили"}
-
-
-def mark_counts(vpr: pd.DataFrame) -> pd.DataFrame:
-    """Per school × subject × grade: participants (present, with a mark) and the count of each mark."""
-    v = vpr[~vpr["absent"].astype(bool) & vpr["mark"].notna()]
-    if v.empty:
-        return pd.DataFrame(columns=["school_id", "subject", "grade", "n", *MARKS])
-    counts = pd.crosstab([v["school_id"], v["subject"], v["grade"]], v["mark"].astype(int))
-    counts = counts.reindex(columns=list(MARKS), fill_value=0)
-    counts["n"] = counts[list(MARKS)].sum(axis=1)
-    return counts.reset_index()
 
 
 def mark_distribution(rep: Report) -> pd.DataFrame:
     """Numbers of the mark table: per work × level (школа / муниципалитет / регион): n and the share of
     each mark in percent. The works are those of the report's entity in the report year."""
-    counts = rep.derived("vpr-mark-counts", lambda: mark_counts(rep.of_year("vpr")), rep.year)
+    counts = A.region(rep, "vpr-mark-counts", rep.year)
     if counts.empty:
         return pd.DataFrame()
     keys = ["subject", "grade"]

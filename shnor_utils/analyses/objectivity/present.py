@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from shnor_utils.analyses import aggregates as A
 from shnor_utils.analyses.objectivity.compute import journal_counts, journal_targets, target_categories
 from shnor_utils.reporting.report import Report
 from shnor_utils.indicators.privacy import too_small
@@ -98,7 +99,7 @@ def pooled_by_school(rep: Report) -> pd.DataFrame:
     counts = journal_counts(part, by=["school_id"])
     names = rep.school_names()
     min_n = rep.meth.threshold("small_groups.min_for_share")
-    region = rep.derived("journal-counts-region", lambda: journal_counts(rep.of_year("vpr"), by=["year"]), rep.year).iloc[0]
+    region = A.region(rep, "journal-counts-region", rep.year).iloc[0]
     region_lower = 100 * region["lower"] / region["compared"] if region["compared"] else float("nan")
     excess = rep.meth.threshold("objectivity_signs.school_lower_excess_pp")
     counts = counts.assign(
@@ -208,7 +209,7 @@ def sign_rule(rep: Report, indicator_id: str) -> str:
 
 def sign_tables(rep: Report) -> dict:
     """Statistics behind the signs (CI, ρ, K and fences), computed once per dataset."""
-    return rep.derived("sign-tables", lambda: O.sign_tables(rep.ds, rep.meth))
+    return A.region(rep, "sign-tables")
 
 
 def _work(meth, subject, grade, exam=None) -> str:
@@ -392,16 +393,10 @@ def distribution_data(rep: Report) -> tuple[pd.DataFrame, dict]:
     sign procedures of the report year, plus {work: [lowest score of «3», «4», «5»]}."""
     procs = [(p["subject"], int(p["grade"])) for p in rep.meth.threshold("objectivity_signs.procedures")]
     own = rep.own("vpr", rep.year)
-
-    def region(subject: str, grade: int) -> tuple[bool, pd.DataFrame]:
-        """(the region wrote this work, its score counts): the same for every report of the year."""
-        vpr = rep.of_year("vpr")
-        work = vpr[(vpr["subject"] == subject) & (vpr["grade"] == grade)]
-        return (not work.empty), O.score_counts(work, ["year"])
-
     parts, bounds = [], {}
     for subject, grade in procs:
-        written, region_counts = rep.derived("score-counts-region", lambda: region(subject, grade), rep.year, subject, grade)
+        # (the region wrote this work, its score counts): the same for every report of the year
+        written, region_counts = A.region(rep, "score-counts-region", rep.year, subject, grade)
         scale = rep.meth.vpr_scale(rep.year, subject, grade)
         if not written or scale is None:
             continue
@@ -444,10 +439,10 @@ def task_table(rep: Report) -> tuple[pd.DataFrame, list]:
     """School report: solve rate per task vs the region, tasks below the ФИОКО mastery levels."""
     if not rep.ds.has("vpr_tasks"):
         return pd.DataFrame(), []
-    if rep.of_year("vpr_tasks").empty:
+    if rep.year not in A.region(rep, "table-years", "vpr_tasks"):
         return pd.DataFrame(), []
-    # the region's solve rates are the same for every school: computed once per year in a kernel
-    cmp = rep.derived("task-comparison", lambda: O.task_comparison(rep.of_year("vpr_tasks"), rep.meth), rep.year)
+    # the region's solve rates are the same for every school: computed once per year (per batch)
+    cmp = A.region(rep, "task-comparison", rep.year)
     cmp = cmp[cmp["school_id"].isin(rep.school_ids)] if rep.scope == "school" else cmp.iloc[0:0]
     rows, classes = [], []
     min_n = rep.meth.threshold("small_groups.min_for_share")   # the one small-group rule of the reports
@@ -611,7 +606,7 @@ def official_signs_table(rep: Report) -> pd.DataFrame:
     if not rep.ds.has("official_signs"):
         return pd.DataFrame()
     official = rep.ds.official_signs
-    years = sorted(int(y) for y in official["year"].unique())
+    years = A.region(rep, "table-years", "official_signs")   # the list's years in the whole region
     official = official[official["school_id"].isin(rep.school_ids)]
     rows = sign_rows(rep)
     rows = rows[rows["exam"].isna() | (rows["exam"].astype("string") == "")] if "exam" in rows else rows   # ВПР only

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from shnor_utils.analyses import aggregates as A
 from shnor_utils.analyses.context import compute as context
 from shnor_utils.analyses.risk_profiles import compute as risk_profiles
 from shnor_utils.analyses.shnor import compute as shnor
@@ -134,7 +135,7 @@ def selection_table(rep: Report, year: int | None = None) -> tuple[pd.DataFrame,
 def _procedure_results(rep: Report) -> pd.DataFrame:
     """Participants, failed, share, judged, low per school × year × procedure of the whole region
     (computed once per dataset and methodology)."""
-    return rep.derived("shnor-procedure-results", lambda: shnor.procedure_results(rep.ds, rep.meth))
+    return A.region(rep, "shnor-procedure-results")
 
 
 def watch_year(rep: Report) -> int | None:
@@ -304,9 +305,7 @@ def method_comparison(rep: Report, year: int | None = None) -> pd.DataFrame:
 
 # ---- context -------------------------------------------------------------------------------
 def _va(rep: Report) -> pd.DataFrame:
-    if not hasattr(rep, "_va_cache"):
-        rep._va_cache = context.context_table(rep.ds, rep.meth)
-    return rep._va_cache
+    return A.region(rep, "context-table")   # value added of every school of the region
 
 
 def context_year(rep: Report) -> int | None:
@@ -390,7 +389,7 @@ def risk_distribution(rep: Report) -> pd.DataFrame:
     if not rep.ds.has("risk_profiles"):
         return pd.DataFrame()
     rp = rep.ds.risk_profiles
-    years = sorted(y for y in rp["year"].unique() if y <= rep.year)
+    years = [y for y in A.region(rep, "table-years", "risk_profiles") if y <= rep.year]   # the region's years
     if not years:
         return pd.DataFrame()
     return risk_profiles.level_distribution(rp, rep.meth, rep.school_ids, int(years[-1]))

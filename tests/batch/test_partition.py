@@ -1,0 +1,212 @@
+"""Kernels that hold only their municipality (issue 15, point 2): a school or municipality report
+read from its municipality's partition of the batch snapshot, with the region-wide aggregates the
+batch computed once, is the same report as one read from the whole snapshot; the kernel's tables
+hold only that municipality's rows; the execution order keeps a municipality's runs together."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from shnor_utils import session
+from shnor_utils.analyses import aggregates as A
+from shnor_utils.analyses import compute_all
+from shnor_utils.batch.kernel import WarmKernel, parameterize
+from shnor_utils.batch.plan import Run, by_partition
+from shnor_utils.data.dataset import files_stamp, load_dataset, write_snapshot
+from shnor_utils.data.snapshot import AGGREGATES, PARTS, Partition, read_partition, write_partitions
+from shnor_utils.errors import ParameterError
+from shnor_utils.indicators.compute import write_indicators
+from shnor_utils.methodology import load_methodology
+from shnor_utils.reporting import report as R
+
+from tests.conftest import ROOT
+
+TEMPLATES = ROOT / "notebooks" / "templates"
+# (template, scope, entity): the planted school of reg99_m001 in every school template, a municipality
+# report of reg99_m002 in every template that has one, a school of reg99_m003 — in this order, so the
+# partition kernel moves from municipality to municipality between reports.
+REPORTS = [
+    *[(t, "school", "edu990005") for t in ("vpr_objectivity", "school_passport", "gia_results", "teacher_deficits",
+                                           "indicator_dynamics")],
+    *[(t, "municipality", "reg99_m002") for t in ("vpr_objectivity", "shnor_selection", "gia_results",
+                                                  "teacher_deficits", "indicator_dynamics")],
+    ("vpr_objectivity", "school", "edu990047"), ("school_passport", "school", "edu990047"),
+]
+
+
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory, demo_small):
+    """Two batch caches of demo_small: `whole` (snapshot and indicators only: reports read the whole
+    snapshot, as before partitions) and `part` (plus the aggregates and partitions the batch writes)."""
+    meth = load_methodology()
+    ds = load_dataset(demo_small, methodology=meth, errors_csv=False)
+    indicators = compute_all(ds, meth)
+    out = {}
+    for name in ("whole", "part"):
+        cache = tmp_path_factory.mktemp(name)
+        snap = write_snapshot(ds, session.snapshot_path(cache, files_stamp(demo_small, meth.digest)))
+        write_indicators(indicators, session.indicators_path(cache, ds, meth))
+        if name == "part":
+            A.write_aggregates(ds, meth, snap)
+            write_partitions(ds, snap)
+        out[name] = cache
+    out.update(ds=ds, meth=meth, snapshot=snap)
+    return out
+
+
+def _params(demo_small, cache, scope, entity):
+    return {"dataset": str(demo_small), "scope": scope, "entity_id": entity, "year": None, "region_name": "Область",
+            "cache": str(cache), "templates": str(TEMPLATES)}
+
+
+def _outputs(nb, cache) -> list[str]:
+    """Every output of every code cell as text, without what may differ between two runs of one
+    report (the time it was made, the cache folder it read)."""
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            text = json.dumps({k: v for k, v in o.items() if k != "execution_count"}, ensure_ascii=False, sort_keys=True)
+            text = text.replace(str(cache), "CACHE")
+            out.append(re.sub(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?", "TIME", text))
+    return out
+
+
+def _run_all(demo_small, cache, tmp_path) -> dict:
+    kernel = WarmKernel(cwd=TEMPLATES, timeout=300)
+    try:
+        got = {}
+        for template, scope, entity in REPORTS:
+            nb = kernel.run(parameterize(TEMPLATES / f"{template}.ipynb", _params(demo_small, cache, scope, entity)), tmp_path)
+            got[(template, scope, entity)] = _outputs(nb, cache)
+        return got
+    finally:
+        kernel.stop()
+
+
+def test_partition_kernels_give_the_same_reports_as_whole_snapshot_kernels(caches, demo_small, tmp_path):
+    whole = _run_all(demo_small, caches["whole"], tmp_path)
+    part = _run_all(demo_small, caches["part"], tmp_path)
+    for key in whole:
+        assert len(whole[key]) > 3, key                   # a real report, not an empty notebook
+        assert part[key] == whole[key], f"{key}: the report differs when read from the partition"
+
+
+PROBE = '''import json
+from shnor_utils.session import open_report
+rep = open_report({dataset!r}, template="probe", scope={scope!r}, entity_id={entity!r}, cache={cache!r})
+rep.own("vpr"); rep.ds.teachers; rep.ds.risk_profiles   # read a few school-keyed tables
+mun = rep.ds.schools.set_index("school_id")["municipality_id"]
+print(json.dumps({{"kind": type(rep.ds).__name__,
+                  "loaded": {{n: sorted(set(mun[rep.ds.tables[n]["school_id"]].astype(str)))
+                             for n in rep.ds.tables.loaded() if n != "schools"}}}}))'''
+
+
+def test_a_kernel_holds_only_its_municipalitys_rows(caches, demo_small, tmp_path):
+    kernel = WarmKernel(cwd=TEMPLATES, timeout=300)
+    try:
+        seen = []
+        for scope, entity in (("school", "edu990005"), ("municipality", "reg99_m002"), ("region", "region")):
+            code = PROBE.format(dataset=str(demo_small), scope=scope, entity=entity, cache=str(caches["part"]))
+            nb = kernel.run(new_notebook(cells=[new_code_cell(code)]), tmp_path)
+            seen.append(json.loads(nb.cells[0].outputs[0]["text"]))
+    finally:
+        kernel.stop()
+    school, municipality, region = seen
+    assert school["kind"] == "Partition" and municipality["kind"] == "Partition" and region["kind"] == "Dataset"
+    assert set(school["loaded"]) >= {"vpr", "teachers", "risk_profiles"}
+    assert all(m == ["reg99_m001"] for m in school["loaded"].values()), school        # edu990005's municipality
+    assert all(m == ["reg99_m002"] for m in municipality["loaded"].values()), municipality
+    assert region["loaded"]["vpr"] == ["reg99_m001", "reg99_m002", "reg99_m003"]      # a region report: all
+
+
+def test_partition_answers_for_the_region_and_refuses_region_wide_reads(caches):
+    ds, meth, snap = caches["ds"], caches["meth"], caches["snapshot"]
+    part = read_partition(snap, "reg99_m003")
+    assert isinstance(part, Partition) and (snap / PARTS).is_dir() and (snap / AGGREGATES).is_dir()
+    # the region has ВПР task results; whether this municipality does is not what a report asks
+    assert part.has("vpr_tasks") == ds.has("vpr_tasks") and part.has("official_signs") == ds.has("official_signs")
+    session._MEMO.clear()
+    try:
+        rep = R.Report(part, meth, compute_all(ds, meth).iloc[0:0], template="t", scope="school",
+                       entity_id="edu990047", year=2026)
+        with pytest.raises(ParameterError, match="недоступна в ядре одного муниципалитета"):
+            rep.of_year("vpr")
+        whole = R.Report(ds, meth, rep.indicators, template="t", scope="school", entity_id="edu990047", year=2026)
+        # every aggregate read from the batch's file equals the one computed from the whole dataset
+        for name, (keys, _compute) in A.SPECS.items():
+            for key in keys(ds, meth):
+                got, want = A.region(rep, name, *key), A.region(whole, name, *key)
+                if isinstance(want, dict):
+                    assert want.keys() == got.keys()
+                    for k in want:
+                        pd.testing.assert_frame_equal(got[k], want[k])
+                elif isinstance(want, tuple):
+                    assert got[0] == want[0]
+                    pd.testing.assert_frame_equal(got[1], want[1])
+                elif isinstance(want, pd.DataFrame):
+                    pd.testing.assert_frame_equal(got, want)
+                else:
+                    assert got == want
+        assert A.region(whole, "table-years", "vpr_tasks") == [2026]   # demo_small: ВПР tasks of 2026 only
+    finally:
+        R._DERIVED.clear()
+
+
+def test_runs_of_one_municipality_are_executed_together(tmp_path):
+    def run(template, scope, entity, mun):
+        return Run(template=template, scope=scope, entity_id=entity, entity_name=entity, municipality_id=mun,
+                   municipality_name=mun, parameters={}, notebook=tmp_path / "n", html=tmp_path / "h")
+
+    plan = [run("a", "region", "region", None), run("a", "municipality", "m1", "m1"), run("a", "municipality", "m2", "m2"),
+            run("a", "school", "s1", "m1"), run("a", "school", "s3", "m2"), run("b", "school", "s1", "m1"),
+            run("b", "region", "region", None), run("b", "school", "s3", "m2")]
+    order = [r.label for r in by_partition(plan)]
+    assert order == ["a · region · region", "b · region · region",
+                     "a · municipality · m1", "a · school · s1", "b · school · s1",
+                     "a · municipality · m2", "a · school · s3", "b · school · s3"]
+
+
+def test_a_cache_without_partitions_reads_the_whole_snapshot(caches, demo_small, tmp_path):
+    """An older cache (no partitions or aggregates yet) still gives whole-snapshot reports."""
+    cache = tmp_path / "c"
+    shutil.copytree(caches["part"], cache)
+    snap = next(Path(cache).glob("dataset-*"))
+    shutil.rmtree(snap / AGGREGATES)
+    session._MEMO.clear()
+    try:
+        rep = session.open_report(str(demo_small), template="t", scope="school", entity_id="edu990005", cache=str(cache))
+        assert type(rep.ds).__name__ == "Dataset"
+        assert rep.own("vpr")["school_id"].eq("edu990005").all()
+    finally:
+        session._MEMO.clear()
+        R._DERIVED.clear()
+
+
+def test_prepare_writes_the_partitions_and_aggregates_a_batch_kernel_reads(region):
+    from shnor_utils.batch.plan import load_params
+    from shnor_utils.batch.prepare import prepare
+    from shnor_utils.data.snapshot import has_partitions
+
+    cfg = load_params(region["params"]())
+    meth, ds, _ = prepare(cfg)
+    snap = session.snapshot_path(cfg.cache, files_stamp(cfg.dataset, meth.digest))
+    assert has_partitions(snap)
+    assert {p.stem for p in (snap / AGGREGATES).glob("*.pkl")} == set(A.SPECS)
+    sid = region["schools"][0]
+    session._MEMO.clear()
+    try:
+        rep = session.open_report(str(cfg.dataset), template="probe", scope="school", entity_id=sid, cache=str(cfg.cache))
+        assert isinstance(rep.ds, Partition) and rep.ds.municipality_id == region["mun"]
+        region_rep = session.open_report(str(cfg.dataset), template="probe", scope="region", entity_id="region",
+                                         cache=str(cfg.cache))
+        assert not isinstance(region_rep.ds, Partition)
+        pd.testing.assert_frame_equal(region_rep.ds.vpr, ds.vpr, check_index_type=False)
+    finally:
+        session._MEMO.clear()
+        R._DERIVED.clear()
