@@ -328,6 +328,29 @@ def _wrap(tag):
     return soup
 
 
+_SVG_SIZE = re.compile(r'\b(width|height)="([\d.]+)pt"')
+_SVG_STYLE_WIDTH = re.compile(r'style="width:(\d+)px')
+
+
+def svg_png(svg: str) -> tuple[bytes, int | None]:
+    """(PNG, display width in px) of a chart's inline SVG: python-docx embeds raster images only.
+    Rendered by resvg at 2× (sharp in print) on white, with matplotlib's own DejaVu fonts — the fonts the
+    SVG names — so the picture does not depend on the fonts of the machine. The root's `pt` sizes are
+    turned into px (resvg wants user units); the display width is the chart's inline style width if set,
+    else its own size at 96 dpi."""
+    import matplotlib   # noqa: local like the docx imports: only a Word export needs these
+    import resvg_py
+    end = svg.index(">")
+    root = svg[:end]
+    styled = _SVG_STYLE_WIDTH.search(root)
+    sizes = {m.group(1): float(m.group(2)) * 4 / 3 for m in _SVG_SIZE.finditer(root)}
+    root = _SVG_SIZE.sub(lambda m: f'{m.group(1)}="{float(m.group(2)) * 4 / 3:.2f}"', root)
+    fonts = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")
+    png = bytes(resvg_py.svg_to_bytes(svg_string=root + svg[end:], background="#ffffff", zoom=2, font_dirs=[fonts]))
+    width = int(styled.group(1)) if styled else (round(sizes["width"]) if "width" in sizes else None)
+    return png, width
+
+
 def notebook_docx(nb, title: str) -> bytes:
     """The bytes of the .docx of an executed notebook: its visible outputs, in order."""
     builder = _Builder(title)
@@ -342,6 +365,10 @@ def notebook_docx(nb, title: str) -> bytes:
             if "text/html" in data:
                 html = data["text/html"]
                 builder.html("".join(html) if isinstance(html, list) else html)
+            elif "image/svg+xml" in data:     # our charts (Report.figure): Word gets a PNG of the SVG
+                svg = data["image/svg+xml"]
+                png, width = svg_png("".join(svg) if isinstance(svg, list) else svg)
+                builder.image(png, width)
             elif "image/png" in data:
                 png = data["image/png"]
                 width = (out.get("metadata", {}).get("image/png") or {}).get("width")
