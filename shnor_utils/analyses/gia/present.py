@@ -282,7 +282,7 @@ def findings(rep: Report, baseline_year: int | None = None) -> list[Finding]:
         out.append(Finding(f"Цель «{t.name}» не достигнута: факт {fmt_pct(t.fact)} (n = {fmt_num(t.n, 0)}), план {fmt_pct(t.plan)}.",
                            rule=f"план — {t.rule or 'значение программы на год'}", source=t.source, severity="warning"))
     # the one small-group rule: rows judged by the official 30 % rule keep its own minimum and are not counted here
-    small = small_groups_finding(rep.meth, int(((below["denominator"] < min_n) & ~below["flag"].map(_is_low)).sum()),
+    small = small_groups_finding(rep.meth, int(((below["denominator"] < min_n) & ~below["flag"].map(_is_low).astype(bool)).sum()),
                                  "предметам")
     return out + ([small] if small else [])
 
@@ -329,7 +329,7 @@ def finding_kinds(rep: Report) -> list[str]:
     a share below the minimum significantly above the region (groups of at least small_groups.min_for_share)."""
     below = _rows(rep, "gia_below_min", rep.scope, rep.entity_id)
     kinds = []
-    if below["flag"].map(_is_low).any():
+    if any(map(_is_low, below["flag"])):          # (an empty string column maps to strings: no .any())
         kinds.append("low_results")
     if rep.scope != "region":
         region = _keyed(_rows(rep, "gia_below_min", "region", "region"), ["exam", "subject", "grade"])
