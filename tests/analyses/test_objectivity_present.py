@@ -100,3 +100,20 @@ def test_municipality_heatmap_is_readable_for_40_schools():
     assert fig.get_figheight() / 40 >= 0.3       # ≥ 0.3 inch per school row
     # flagged schools first
     assert data.groupby("школа")["признак"].sum().max() == data[data["школа"] == ax.get_yticklabels()[0].get_text()]["признак"].sum()
+
+
+def test_journal_findings_of_many_works_are_one_line_each_rule(demo_small):
+    # the planted journal-inflation school edu990005: «понизили» > 50 % in many works → one flag line naming
+    # every work with its share (it was one line per work: 18 items in «На что обратить внимание»)
+    from shnor_utils.session import open_report
+    rep = open_report(demo_small, template="vpr_objectivity", scope="school", entity_id="edu990005", year=2026)
+    shares = V.journal_shares(rep)
+    cut = rep.meth.threshold("objectivity_signs.regional_heuristic_lower")
+    min_n = rep.meth.threshold("small_groups.min_for_share")
+    over = shares[(shares["понизили"] > cut) & (shares["n"] >= min_n)]
+    assert len(over) >= V.GROUPED_FROM
+    flags = [f for f in V.findings(rep) if f.rule == f"«понизили» > {cut} %"]
+    assert len(flags) == 1 and f"в {len(over)} работах" in flags[0].text
+    for r in over.itertuples(index=False):
+        assert f"{r.subject}, {int(r.grade)} класс — {V.fmt_pct(r.понизили)}" in flags[0].text
+    assert len(V.all_findings(rep)) <= 8

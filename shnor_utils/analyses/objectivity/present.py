@@ -126,33 +126,54 @@ def _pp(diff) -> str:
     return f"{'+' if diff > 0 else '−' if diff < 0 else ''}{abs(diff):.1f} п.п. ({word})".replace(".", ",", 1)
 
 
+GROUPED_FROM = 3   # this many works under one rule make one line of «На что обратить внимание» (layout, not methodology)
+
+
 def findings(rep: Report) -> list[Finding]:
-    """Flags of the journal comparison in plain Russian, each with its rule and source."""
+    """Flags of the journal comparison in plain Russian, each with its rule and source. Works that break
+    the same rule are named in one line (from GROUPED_FROM works on), so a school with inflated marks in
+    nine works reads one finding with nine values, not nine findings."""
     out: list[Finding] = []
     mine = journal_shares(rep)
     min_n = rep.meth.threshold("small_groups.min_for_share")
     confirm_src = rep.meth.source("journal_agreement.confirm_target")
     lower_cut = rep.meth.threshold("objectivity_signs.regional_heuristic_lower")
     higher_cut = rep.meth.threshold("objectivity_signs.regional_heuristic_higher")
+    groups: dict = {}      # (kind, target, strict) → [(work, share)]
     for r in mine.itertuples(index=False):
-        work = f"{r.subject}, {int(r.grade)} класс"
         if r.n < min_n:
             continue
+        work = f"{r.subject}, {int(r.grade)} класс"
         t = journal_targets(rep.meth, r.subject, r.grade)
         if "confirm" in t and r.цель_доля < t["confirm"]:
             strict = "higher" not in target_categories(rep.meth, r.subject)
-            what = "подтвердили отметку по журналу" if strict else "получили за ВПР отметку не ниже, чем в журнале,"
-            out.append(Finding(f"{work}: {what} {fmt_pct(r.цель_доля)} участников — ниже цели {t['confirm']} %.",
-                               rule=f"доля подтвердивших ≥ {t['confirm']} % ({'ВПР = журнал' if strict else 'не ниже, чем в журнале'})",
-                               source=confirm_src, severity="warning"))
+            groups.setdefault(("confirm", t["confirm"], strict), []).append((work, r.цель_доля))
         if r.понизили > lower_cut:
-            out.append(Finding(f"{work}: понизили отметку {fmt_pct(r.понизили)} участников — отметки по журналу, вероятно, завышены.",
-                               rule=f"«понизили» > {lower_cut} %", source=rep.meth.source("objectivity_signs.regional_heuristic_lower"),
-                               severity="flag"))
+            groups.setdefault(("lower", lower_cut, None), []).append((work, r.понизили))
         if r.повысили > higher_cut:
-            out.append(Finding(f"{work}: повысили отметку {fmt_pct(r.повысили)} участников.",
-                               rule=f"«повысили» > {higher_cut} %", source=rep.meth.source("objectivity_signs.regional_heuristic_higher"),
-                               severity="flag"))
+            groups.setdefault(("higher", higher_cut, None), []).append((work, r.повысили))
+    order = {"lower": 0, "higher": 1, "confirm": 2}
+    for (kind, cut, strict), works in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], str(kv[0][1]), str(kv[0][2]))):
+        many = len(works) >= GROUPED_FROM
+        listed = "; ".join(f"{w} — {fmt_pct(v)}" for w, v in works)
+        n_works = f"{len(works)} {plural(len(works), 'работе', 'работах', 'работах')}"
+        if kind == "confirm":
+            what = "подтвердили отметку по журналу" if strict else "получили за ВПР отметку не ниже, чем в журнале,"
+            rule = f"доля подтвердивших ≥ {cut} % ({'ВПР = журнал' if strict else 'не ниже, чем в журнале'})"
+            texts = ([f"Ниже цели {cut} % — {what} меньше участников в {n_works}: {listed}."] if many else
+                     [f"{w}: {what} {fmt_pct(v)} участников — ниже цели {cut} %." for w, v in works])
+            out += [Finding(t, rule=rule, source=confirm_src, severity="warning") for t in texts]
+        elif kind == "lower":
+            texts = ([f"Понизили отметку больше {cut} % участников в {n_works}: {listed}. Отметки по журналу, вероятно, завышены."]
+                     if many else [f"{w}: понизили отметку {fmt_pct(v)} участников — отметки по журналу, вероятно, завышены."
+                                   for w, v in works])
+            out += [Finding(t, rule=f"«понизили» > {cut} %", source=rep.meth.source("objectivity_signs.regional_heuristic_lower"),
+                            severity="flag") for t in texts]
+        else:
+            texts = ([f"Повысили отметку больше {cut} % участников в {n_works}: {listed}."] if many else
+                     [f"{w}: повысили отметку {fmt_pct(v)} участников." for w, v in works])
+            out += [Finding(t, rule=f"«повысили» > {cut} %", source=rep.meth.source("objectivity_signs.regional_heuristic_higher"),
+                            severity="flag") for t in texts]
     small = small_groups_finding(rep.meth, int((mine["n"] < min_n).sum()), "работам", "сравненных отметок")
     return out + ([small] if small else [])
 
