@@ -59,6 +59,9 @@ def significant(indicators: pd.DataFrame, year: int, level: str, entity_ids) -> 
                          "flag": ind["flag"].astype(str).to_numpy()})
 
 
+COUNT_UNITS = {"шт.", "чел.", "человек", "школ"}   # whole things: «−2 шт.», not «−2,0 шт.»
+
+
 def change_label(meth, row) -> str:
     """«Доля … (ЕГЭ, Биология, 11 класс): +5,0 п.п.» of a `significant` row."""
     entry = meth.words.catalogue(row["indicator_id"])
@@ -69,7 +72,7 @@ def change_label(meth, row) -> str:
     unit = entry.get("unit", "")
     v = row["dd"]
     sign = "+" if v > 0 else "−" if v < 0 else ""
-    digits = 1 if round(abs(v), 1) > 0 else 2
+    digits = 0 if float(abs(v)).is_integer() and unit in COUNT_UNITS else 1 if round(abs(v), 1) > 0 else 2
     amount = fmt_num(abs(v), digits)
     if unit == "%":
         amount += "\u00a0п.п."

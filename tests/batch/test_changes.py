@@ -153,3 +153,14 @@ def test_two_batches_that_differ_in_one_school(tmp_path, demo_small):
     assert names[changed].replace('"', "&quot;") in table
     for sid in others:
         assert names[sid].replace('"', "&quot;") not in table
+
+
+def test_change_label_prints_whole_counts_without_decimals():
+    from shnor_utils.methodology import load_methodology
+    from shnor_utils.reporting.changes import change_label
+    meth = load_methodology()
+    assert meth.words.catalogue("vacancies")["unit"] == "шт."
+    row = {"indicator_id": "vacancies", "exam": None, "subject": None, "grade": float("nan"), "dd": -2.0}
+    assert change_label(meth, row) == "Число вакантных должностей: −2 шт."          # was «−2,0 шт.»
+    share = {"indicator_id": "vpr_journal_lower", "exam": None, "subject": "Биология", "grade": 5.0, "dd": -24.4}
+    assert change_label(meth, share).endswith("(Биология, 5 класс): −24,4\u00a0п.п.")
