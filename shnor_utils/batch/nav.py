@@ -29,7 +29,7 @@ STYLE = """<style>
 .shnor-nav a{color:#0645ad}.shnor-nav .here{font-weight:bold}
 .shnor-toc{background:#f7f9fb;border-left:4px solid #9fb3c8;padding:0.3em 1em;margin:0.5em 0 1em}
 .shnor-toc ol{margin:0.3em 0;padding-left:1.5em}
-@media print{.shnor-nav{display:none}}
+@media print{.shnor-nav,.shnor-toc{display:none}}   /* paper: no links to follow, no page numbers */
 </style>"""
 
 _H2 = re.compile(r"<h2(\s[^>]*)?>(.*?)</h2>", re.S)
