@@ -131,3 +131,16 @@ def test_rendered_passport_is_short(demo_small, tmp_path):
     assert 1 <= len(items) <= 7 and items[0] == "flag"
     assert "Школа в перечне ШНОР на 2026 г." in body
     assert "_dd" not in body
+
+
+def test_indicators_worse_than_the_region_are_one_finding(demo):
+    # edu990003 (a planted ШНОР school): several key indicators significantly worse than the region — one
+    # line naming each (they are also highlighted in the table), not one finding per row
+    rep = passport(demo, "edu990003")
+    key, _ = P.key_table(rep)
+    worse = key[key["Сравнение с регионом"] == "хуже региона"]
+    assert len(worse) >= 2
+    lines = [f for f in P.findings(rep) if f.text.startswith("Значимо хуже региона")]
+    assert len(lines) == 1
+    for _, r in worse.iterrows():
+        assert f"{r['Показатель']} — {r['Школа']} (n = {r['n']})" in lines[0].text

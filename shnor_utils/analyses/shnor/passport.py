@@ -249,10 +249,13 @@ def findings(rep: Report) -> list[Finding]:
                            rule=rep.meth.words.name(WATCH), source=src, severity="warning"))
     key, key_classes = key_table(rep)
     worse = key[key["Сравнение с регионом"] == "хуже региона"] if len(key) else key
-    for _, r in worse.iterrows():
-        out.append(Finding(f"{r['Показатель']}: {r['Школа']} (n = {r['n']}) — значимо хуже региона ({r['Регион']}).",
-                           rule="интервал школы целиком хуже значения региона",
-                           source=rep.meth.source("objectivity_signs.z"), severity="warning"))
+    if len(worse):      # one line for all of them: the rows are highlighted in the key-indicator table too
+        items = "; ".join(f"{r['Показатель']} — {r['Школа']} (n = {r['n']}), регион {r['Регион']}" for _, r in worse.iterrows())
+        many = len(worse) > 1
+        out.append(Finding(f"Значимо хуже региона{' — ' + str(len(worse)) + ' ' + plural(len(worse), 'показатель', 'показателя', 'показателей') if many else ''}: "
+                           f"{items}.",
+                           rule="интервал школы целиком хуже значения региона (таблица «Ключевые показатели»)",
+                           severity="warning"))
     va = _rows(rep, "school", rep.entity_id, "value_added", year)
     if len(va) and pd.notna(va["flag"].iloc[0]) and va["flag"].iloc[0] == "below_expected":
         out.append(Finding(f"Результат ниже ожидаемого при таких условиях на {fmt_num(-va['value'].iloc[0], 1)} п.п.",
