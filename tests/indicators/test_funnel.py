@@ -75,3 +75,19 @@ def test_widened_limits_by_hand_and_fewer_schools_outside():
     # fewer than min_groups schools: no adjustment, exact limits
     few = funnel(k[:4], n[:4], (0.95, 0.998), 0.2, adjust=True, min_groups=10)
     assert not few["adjusted"].any() and few["high_0.998"].iloc[0] == pytest.approx(plain["high_0.998"].iloc[0])
+
+
+def test_a_funnel_of_a_thousand_schools_stays_small():
+    # 1,000 schools as 1,000 SVG paths made a school report 512 KB (make bench, 1,000 schools); the ordinary
+    # points become one embedded image past RASTER_FROM, text and lines stay vector
+    import matplotlib.pyplot as plt
+    from shnor_utils.reporting import funnel as RF
+    from shnor_utils.reporting.report import svg_of
+    rng = np.random.default_rng(1)
+    n = rng.integers(20, 800, 1000)
+    pts = funnel(rng.binomial(n, 0.2), n, (0.95, 0.998), 0.2).assign(entity_id=[f"s{i}" for i in range(1000)])
+    big = svg_of(RF.funnel_plot(pts, p0=20.0, title="Рис. 6"))
+    few = svg_of(RF.funnel_plot(pts.head(RF.RASTER_FROM), p0=20.0, title="Рис. 6"))
+    plt.close("all")
+    assert "<image" in big and len(big) < 80_000 and "Рис. 6" in big       # the title is still text
+    assert "<image" not in few
