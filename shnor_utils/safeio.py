@@ -2,10 +2,12 @@
 folder, file names that never collide, and text cells a spreadsheet never evaluates."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -86,6 +88,26 @@ def make_temp_dir(prefix: str, dir: str | Path | None = None) -> Path:
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=dir))
     os.chmod(folder, 0o777 & ~current_umask())
     return folder
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | Path):
+    """Build a folder under a temporary name beside `target` (normal folder mode) and rename it into
+    place when the block ends without error: readers see no folder or a complete one. If the block or
+    the rename fails, the temporary folder goes; a rename that fails because another process put a
+    complete `target` there first is not an error (both wrote the same content)."""
+    target = Path(target)
+    tmp = make_temp_dir(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not target.exists():
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def safe_component(value: str) -> str:

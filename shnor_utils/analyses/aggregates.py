@@ -15,9 +15,7 @@ partition, so a forgotten region-wide read fails loudly instead of giving a muni
 """
 from __future__ import annotations
 
-import os
 import pickle
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +25,7 @@ from shnor_utils.analyses.objectivity import compute as O
 from shnor_utils.analyses.shnor import compute as shnor
 from shnor_utils.data.snapshot import AGGREGATES
 from shnor_utils.reporting.report import Report
-from shnor_utils.safeio import make_temp_dir
+from shnor_utils.safeio import atomic_folder
 
 MARKS = (2, 3, 4, 5)
 YEAR_TABLES = ("vpr_tasks", "risk_profiles", "official_signs")   # tables whose region-wide years reports ask
@@ -106,8 +104,7 @@ def write_aggregates(ds, meth, folder) -> Path:
     if target.exists():
         return target
     src = Whole(ds, meth)
-    tmp = make_temp_dir(prefix=f".{AGGREGATES}.", dir=Path(folder))
-    try:
+    with atomic_folder(target) as tmp:
         for name, (keys, compute) in SPECS.items():
             stored = {}
             for key in keys(ds, meth):
@@ -117,9 +114,4 @@ def write_aggregates(ds, meth, folder) -> Path:
                     continue
             with open(tmp / f"{name}.pkl", "wb") as fh:
                 pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not target.exists():
-            raise
     return target

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pandas as pd
 
 from shnor_utils.data.tables import Dataset, LazyTables, TableFile, contiguous
 from shnor_utils.errors import InputError
-from shnor_utils.safeio import make_temp_dir
+from shnor_utils.safeio import atomic_folder
 from shnor_utils.data.validation import REPORT_NAME
 
 
@@ -45,19 +43,13 @@ def write_snapshot(ds: Dataset, folder) -> Path:
     if folder.exists():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = make_temp_dir(prefix=f".{folder.name}.", dir=folder.parent)   # renamed into place: normal folder mode
-    try:
+    with atomic_folder(folder) as tmp:      # renamed into place when complete: normal folder mode
         for name, frame in ds.tables.items():
             frame.to_parquet(tmp / f"{name}.parquet")
         meta = {"path": str(ds.path), "notes": ds.notes,
                 "files": {n: {"path": str(f.path), "sha256": f.sha256, "rows": f.rows, "encoding": f.encoding}
                           for n, f in ds.files.items()}}
         (tmp / "dataset.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not folder.exists():
-            raise
     return folder
 
 
@@ -95,8 +87,7 @@ def write_partitions(ds: Dataset, folder) -> Path:
     if parts.exists():
         return parts
     schools = ds.tables["schools"]
-    tmp = make_temp_dir(prefix=f".{PARTS}.", dir=Path(folder))
-    try:
+    with atomic_folder(parts) as tmp:
         keyed = {n: f for n, f in ds.tables.items() if n != "schools" and "school_id" in f.columns}
         index = {"nonempty": {n: bool(len(f)) for n, f in ds.tables.items()},
                  "municipality_of": {str(k): str(v) for k, v in zip(schools["school_id"], schools["municipality_id"])}}
@@ -106,11 +97,6 @@ def write_partitions(ds: Dataset, folder) -> Path:
             target.mkdir()
             for name, frame in keyed.items():
                 frame[frame["school_id"].isin(ids)].reset_index(drop=True).to_parquet(target / f"{name}.parquet")
-        os.replace(tmp, parts)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not parts.exists():
-            raise
     return parts
 
 
