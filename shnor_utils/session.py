@@ -20,13 +20,15 @@ computed table stays whole for the analyses, and a school's own report shows its
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
 from shnor_utils.analyses import compute_all
 from shnor_utils.data.dataset import Dataset, contiguous, files_stamp, load_dataset, read_snapshot
 from shnor_utils.data.snapshot import has_partitions, municipality_of, read_partition
-from shnor_utils.indicators.privacy import suppress
+from shnor_utils.data.tables import trim_heap
+from shnor_utils.indicators.privacy import hidden_values, suppress
 from shnor_utils.methodology import Methodology, load_methodology
 from shnor_utils.reporting.report import Report, clear_derived
 
@@ -38,23 +40,26 @@ def open_report(dataset, *, template: str, scope: str, entity_id: str | None = N
                 **parameters) -> Report:
     """Load (validated) data and indicators for one report and return its `Report`."""
     meth = load_methodology(methodology)
-    ds, indicators = load(dataset, meth, cache, scope=scope, entity_id=entity_id)
-    return Report(ds, meth, shown(indicators, meth), unsuppressed=indicators, template=template, scope=scope,
+    ds, table = load(dataset, meth, cache, scope=scope, entity_id=entity_id)
+    return Report(ds, meth, table.shown, unsuppressed=table.hidden, template=template, scope=scope,
                   entity_id=entity_id, year=year, region_name=region_name, parameters={"dataset": str(dataset), "scope": scope,
                                                        "entity_id": entity_id, "year": year, **parameters})
 
 
-_SHOWN: dict = {}
+class Shown(NamedTuple):
+    """The indicator table of a kernel: what a report may show (`privacy.suppress`, one frame shared by
+    every report of the kernel, and so the region-wide memo of `Report.derived`), and the computed
+    values it hides (`privacy.hidden_values`), which a school's own report takes back."""
+    shown: pd.DataFrame
+    hidden: pd.DataFrame
 
 
-def shown(indicators: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
-    """The indicators a report may show (`privacy.suppress`), computed once per loaded table: every
-    report of a warm kernel shares one frame (and so the region-wide memo of `Report.derived`)."""
-    key = (id(indicators), meth.digest)
-    if key not in _SHOWN:
-        _SHOWN.clear()
-        _SHOWN[key] = (indicators, suppress(indicators, meth))   # the table is kept so its id stays its own
-    return _SHOWN[key][1]
+def shown(indicators: pd.DataFrame, meth: Methodology) -> Shown:
+    """The computed indicator table made ready to show; the computed table itself is not kept."""
+    visible = suppress(indicators, meth)
+    table = Shown(visible, hidden_values(visible, indicators))
+    trim_heap()   # the copies made on the way are given back to the system
+    return table
 
 
 def snapshot_path(cache: str | Path, key: str) -> Path:
@@ -84,7 +89,7 @@ def load(dataset, meth: Methodology, cache: str | None = None, *, scope: str = "
     if (key, part) not in _MEMO:
         kept = [v[1] for k, v in _MEMO.items() if k[0] == key]   # the same files: the same indicator table
         _MEMO.clear()
-        clear_derived()
+        clear_derived(keep_indicators=bool(kept))
         if part is not None:
             ds = read_partition(snapshot, part)   # only this municipality's rows of the pupil-level tables
         elif ready:
@@ -93,7 +98,7 @@ def load(dataset, meth: Methodology, cache: str | None = None, *, scope: str = "
             ds = load_dataset(root, methodology=meth)
         # never the indicators of a partition: computed (if not cached) from the whole snapshot
         whole = ds if part is None else read_snapshot(snapshot, lazy=True)
-        _MEMO[(key, part)] = (ds, kept[0] if kept else _indicators(whole, meth, cache))
+        _MEMO[(key, part)] = (ds, kept[0] if kept else shown(_indicators(whole, meth, cache), meth))
     return _MEMO[(key, part)]
 
 

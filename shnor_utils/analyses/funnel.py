@@ -35,19 +35,36 @@ def _select(rows: pd.DataFrame, indicator_id: str, year: int, exam: str | None, 
     return rows
 
 
+def _pooled(ind: pd.DataFrame, indicator_id: str, year: int, exam, subjects) -> tuple[float, float, pd.DataFrame]:
+    """(Σ numerator, Σ denominator of the region rows, per-school sums of the school rows) of one
+    selection; rows hidden in `ind` (privacy) enter no sum."""
+    region = _select(ind[ind["level"] == "region"], indicator_id, year, exam, subjects)
+    rows = _select(ind[ind["level"] == "school"], indicator_id, year, exam, subjects)
+    rows = rows[~hidden(rows)]
+    pooled = rows.groupby("entity_id")[["numerator", "denominator"]].sum()
+    return float(region["numerator"].sum()), float(region["denominator"].sum()), pooled
+
+
 def points(rep: Report, indicator_id: str, *, exam: str | None = None, subjects=None) -> tuple[pd.DataFrame, float]:
     """(points, p0): one row per school of the region with entity_id, k, n, share (%), limits and
     position; p0 — the region share in percent (Σ over the region rows of the same selection).
-    A small group hidden from this report (privacy) enters no school's sum."""
-    ind = rep.indicators
-    region = _select(ind[ind["level"] == "region"], indicator_id, rep.year, exam, subjects)
-    den = region["denominator"].sum()
-    if not len(region) or not den:
+    A small group hidden from this report (privacy) enters no school's sum.
+
+    The region's sums come from the shared indicator table once per kernel (`Report.of_indicators`:
+    a 1,000-school region's table has millions of rows); a school's own report then puts back its own
+    sums, in which its own small groups count (it may see itself)."""
+    subjects = None if subjects is None else tuple(subjects)
+    num, den, pooled = rep.of_indicators("funnel-pooled", lambda: _pooled(rep.shared, indicator_id, rep.year, exam, subjects),
+                                         indicator_id, rep.year, exam, subjects)
+    if not den:
         return pd.DataFrame(), float("nan")
-    p0 = float(region["numerator"].sum() / den)
-    rows = _select(ind[ind["level"] == "school"], indicator_id, rep.year, exam, subjects)
-    rows = rows[~hidden(rows)]
-    pooled = rows.groupby("entity_id")[["numerator", "denominator"]].sum()
+    p0 = num / den
+    if rep.scope == "school" and rep.indicators is not rep.shared:
+        own = _select(rep.rows_of("school", rep.entity_id), indicator_id, rep.year, exam, subjects)
+        own = own[~hidden(own)]
+        pooled = pooled.drop(index=rep.entity_id, errors="ignore")
+        if len(own):
+            pooled = pd.concat([pooled, own.groupby("entity_id")[["numerator", "denominator"]].sum()]).sort_index()
     pooled = pooled[pooled["denominator"] > 0]
     t = rep.meth.threshold
     f = funnel(pooled["numerator"].to_numpy(), pooled["denominator"].to_numpy(), levels(rep), p0,

@@ -15,6 +15,7 @@ from shnor_utils.analyses import compute_all
 from shnor_utils.analyses.aggregates import write_aggregates
 from shnor_utils.batch.config import BatchConfig
 from shnor_utils.data.dataset import contiguous, files_stamp, load_dataset, read_snapshot, write_snapshot
+from shnor_utils.data.tables import trim_heap
 from shnor_utils.data.snapshot import write_partitions
 from shnor_utils.indicators import write_indicators
 from shnor_utils.methodology import load_methodology
@@ -77,8 +78,5 @@ def release_tables(ds, keep=("schools",)) -> None:
     for name in [n for n in ds.tables if n not in keep]:
         del ds.tables[name]
     gc.collect()
-    try:
-        import pyarrow as pa   # optional: only to give memory back
-        pa.default_memory_pool().release_unused()   # give freed Arrow buffers back to the system
-    except (ImportError, AttributeError):
-        pass
+    trim_heap()
+

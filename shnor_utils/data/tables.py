@@ -6,6 +6,7 @@ Built by `dataset.load_dataset` (reading and validating the files) and by `snaps
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
@@ -115,3 +116,14 @@ def contiguous(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks > 1:
             out[col] = pd.array(arrow.combine_chunks(), dtype=s.dtype)
     return frame.assign(**out) if out else frame
+
+
+def trim_heap() -> None:
+    """Give the C heap's freed pages back to the system (glibc `malloc_trim`): without it a process
+    keeps the peak of what it once held — the whole dataset of `prepare` — while the reports run.
+    Arrow's own pool (string columns) gives back its unused buffers too."""
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc (macOS, musl): nothing to do
+        pass

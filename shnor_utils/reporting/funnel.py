@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from shnor_utils.indicators.stats import funnel_limits  # noqa: E402
-from shnor_utils.reporting.charts import setup  # noqa: E402
+from shnor_utils.reporting.charts import _place, setup  # noqa: E402
 
 POINT = "#7f7f7f"
 OUTSIDE = "#d95f02"
@@ -75,5 +75,5 @@ def funnel_plot(points: pd.DataFrame, *, p0: float, levels=(0.95, 0.998), title:
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     ax.legend(loc="upper right", fontsize=8, frameon=True)
-    fig.tight_layout()
+    _place(fig, left=0.85, right=0.15, top=0.4, bottom=0.6)   # fixed margins: no tight-layout search per figure
     return fig

@@ -68,7 +68,7 @@ class Report:
             # a school's own report shows its own small groups (METHODOLOGY.md §0 «Малые группы»)
             own = self._row_index().get(("school", entity_id), [])
             self.indicators = reveal(indicators, unsuppressed, own)
-        years = self.derived("known-years", lambda: _known_years(indicators))
+        years = self.of_indicators("known-years", lambda: _known_years(indicators))
         self.year = int(year) if year is not None else (int(years[-1]) if years else None)
         self.started = _dt.datetime.now()
 
@@ -81,6 +81,18 @@ class Report:
         made a report of a 1,000-school region take seconds. `compute` must depend only on the dataset,
         the methodology and `key`, never on the report's entity."""
         return _derived(self.ds, self.meth, self._shared, (name, *key), compute)
+
+    @property
+    def shared(self) -> pd.DataFrame:
+        """The indicator table every report of the kernel shares (after `privacy.suppress`); a school
+        report's `indicators` may differ from it in the school's own rows only."""
+        return self._shared
+
+    def of_indicators(self, name: str, compute, *key):
+        """Like `derived`, for a frame derived from the shared indicator table and the methodology only
+        (never from the pupil-level tables): kept while a warm kernel moves from one municipality's
+        partition of the snapshot to the next, since the indicator table stays the same."""
+        return _of_indicators(self.meth, self._shared, (name, *key), compute)
 
     def region_wide(self, name: str, compute, *key):
         """A region-wide aggregate of the pupil-level tables (`analyses.aggregates`), by `derived`'s key.
@@ -95,7 +107,7 @@ class Report:
 
     def _row_index(self) -> dict:
         """{(level, entity_id): row positions} of the indicator table, built once per dataset."""
-        return self.derived("indicator-rows", lambda: self._shared.groupby(["level", "entity_id"], sort=False).indices)
+        return self.of_indicators("indicator-rows", lambda: self._shared.groupby(["level", "entity_id"], sort=False).indices)
 
     def rows_of(self, level: str, entity_ids) -> pd.DataFrame:
         """Indicator rows of one entity (or a list of entities) of `level`, in table order, via an index
@@ -280,10 +292,10 @@ class Report:
         if self.year is None:
             return None
         prev = self.year - 1
-        if not self.derived("has-year", lambda: bool((self._shared["year"] == prev).any()), prev):
+        if not self.of_indicators("has-year", lambda: bool((self._shared["year"] == prev).any()), prev):
             return None
         flags = flag_ids(self.meth) if flags is None else list(flags)
-        moves = self.derived("flag-moves", lambda: flag_moves(self._shared, flags, self.year), self.year, tuple(flags))
+        moves = self.of_indicators("flag-moves", lambda: flag_moves(self._shared, flags, self.year), self.year, tuple(flags))
         moves = moves[moves["school_id"].isin(set(map(str, self.school_ids)))]
         names = self.school_names()
         items = []
@@ -399,6 +411,23 @@ def _derived(ds: Dataset, meth: Methodology, indicators: pd.DataFrame, key: tupl
     return _DERIVED[key]
 
 
-def clear_derived() -> None:
-    """Forget every region-wide frame of `Report.derived` (a new dataset is being loaded)."""
+_OF_INDICATORS: dict = {}
+
+
+def _of_indicators(meth: Methodology, indicators: pd.DataFrame, key: tuple, compute):
+    """Memo of `Report.of_indicators`: tied to one (methodology, shared indicator table) by identity."""
+    owner = _OF_INDICATORS.get("__owner__")
+    if owner is None or owner[0] != meth.digest or owner[1] is not indicators:
+        _OF_INDICATORS.clear()
+        _OF_INDICATORS["__owner__"] = (meth.digest, indicators)
+    if key not in _OF_INDICATORS:
+        _OF_INDICATORS[key] = compute()
+    return _OF_INDICATORS[key]
+
+
+def clear_derived(keep_indicators: bool = False) -> None:
+    """Forget every region-wide frame of `Report.derived` (a new dataset or partition is being loaded)
+    and, unless the same indicator table stays (`keep_indicators`), those of `Report.of_indicators`."""
     _DERIVED.clear()
+    if not keep_indicators:
+        _OF_INDICATORS.clear()

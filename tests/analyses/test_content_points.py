@@ -164,3 +164,38 @@ def test_region_funnel_names_exactly_the_planted_journal_inflation(demo_small):
     pts, p0, title = F.key_shares(rep, F.VPR_SHARES)[0]
     assert "понизивших" in title and pts["adjusted"].all() and pts["phi"].iloc[0] > 1
     assert set(pts.loc[pts["position"] == "above", "entity_id"]) == planted
+
+
+def _points_directly(rep, indicator_id, *, exam=None, subjects=None):
+    """The funnel points computed from the report's own indicator table, as before the shared memo."""
+    ind = rep.indicators
+    region = F._select(ind[ind["level"] == "region"], indicator_id, rep.year, exam, subjects)
+    p0 = float(region["numerator"].sum() / region["denominator"].sum())
+    rows = F._select(ind[ind["level"] == "school"], indicator_id, rep.year, exam, subjects)
+    rows = rows[~F.hidden(rows)]
+    pooled = rows.groupby("entity_id")[["numerator", "denominator"]].sum()
+    pooled = pooled[pooled["denominator"] > 0]
+    return pooled, 100 * p0
+
+
+def test_funnel_points_from_the_shared_memo_equal_the_direct_computation_for_every_school(demo_small):
+    # the region's sums are computed once per kernel; each school report puts its own (revealed) rows back
+    from shnor_utils.indicators.privacy import hidden
+    from shnor_utils.reporting.report import clear_derived
+
+    clear_derived()
+    schools = pd.read_parquet(Path(demo_small) / "schools.parquet")["school_id"].tolist()
+    revealed = 0
+    for sid in schools:
+        rep = open_report(demo_small, template="vpr_objectivity", scope="school", entity_id=sid, year=2026)
+        own_hidden = hidden(rep.shared[(rep.shared["level"] == "school") & (rep.shared["entity_id"] == sid)]).any()
+        revealed += bool(own_hidden)
+        for indicator_id, filters, _ in F.VPR_SHARES + F.GIA_SHARES:
+            subjects = rep.meth.threshold("gia.mandatory_subjects") if indicator_id == "gia_below_min" else None
+            pts, p0 = F.points(rep, indicator_id, subjects=subjects, **filters)
+            pooled, p0_direct = _points_directly(rep, indicator_id, subjects=subjects, **filters)
+            assert p0 == pytest.approx(p0_direct)
+            assert pts["entity_id"].tolist() == pooled.index.tolist()
+            assert pts["k"].tolist() == pooled["numerator"].tolist()
+            assert pts["n"].tolist() == pooled["denominator"].tolist()
+    assert revealed > 0   # some school had small groups of its own that only its own report counts

@@ -224,3 +224,35 @@ def test_cli_export_hides_the_small_group(two_pupils, tmp_path, capsys):
     assert (s2["flag"] == "suppressed").all() and (s2["denominator"] == 2).all()
     s1 = frame[(frame["entity_id"] == "s1") & (frame["indicator_id"] == "vpr_journal_lower")]
     assert s1["value"].tolist() == [50.0]
+
+
+def test_a_kernel_keeps_only_the_hidden_values_and_reveal_gives_the_same_rows(demo_small):
+    # the kernel keeps `hidden_values` (the rows suppress hid) instead of a second copy of the table;
+    # a school's own report gets exactly the rows it got from the computed table
+    computed = compute_all(load_dataset(demo_small), METH)
+    shown = P.suppress(computed, METH)
+    kept = P.hidden_values(shown, computed)
+    assert 0 < len(kept) < len(computed) / 5
+    assert shown.take(kept.index.to_numpy())[P.HIDDEN].isna().any(axis=1).all()   # each kept row hides a number
+    index = shown.groupby(["level", "entity_id"], sort=False).indices
+    for sid in ("edu990001", "edu990003", "edu990010"):
+        own = index[("school", sid)]
+        pd.testing.assert_frame_equal(P.reveal(shown, kept, own), P.reveal(shown, computed, own))
+    # by hand: one row hidden at position 1; reveal of positions [0, 1] brings its numbers and flag back
+    rows = pd.DataFrame([_row("s1", "vpr_share_2", 30), _row("s2", "vpr_share_2", 2), _row("s3", "vpr_share_2", 40)])
+    small = P.suppress(rows, METH)
+    hv = P.hidden_values(small, rows)
+    assert hv.index.tolist() == [1] and hv["value"].tolist() == [50.0]
+    back = P.reveal(small, hv, [0, 1])
+    assert back["value"].tolist() == [50.0, 50.0, 50.0] and back["flag"].isna().all()
+    assert P.reveal(small, hv, [0, 2]) is small   # nothing of theirs hidden: no copy
+
+
+def test_the_kernels_memo_holds_no_second_copy_of_the_indicator_table(demo_small):
+    session._MEMO.clear()
+    try:
+        session.open_report(demo_small, template="vpr_objectivity", scope="school", entity_id="edu990001", year=2026)
+        (ds, table), = session._MEMO.values()
+        assert isinstance(table, session.Shown) and len(table.hidden) < len(table.shown) / 5
+    finally:
+        session._MEMO.clear()
