@@ -6,6 +6,7 @@ Every string that comes from data (school names, ids) goes through `esc()`: a sc
 """
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import io
 import re
@@ -369,7 +370,24 @@ def svg_of(fig) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = _METADATA.sub("", _PROLOG.sub("", buf.getvalue(), count=1), count=1)
+    svg = _PNG.sub(lambda m: m.group(1) + _small_png(m.group(2)), svg)
     return _BLANKS.sub(" ", svg).replace("> <", "><").strip()
+
+
+_PNG = re.compile(r'(data:image/png;base64,)([A-Za-z0-9+/=\s]+)')
+PNG_COLOURS = 64
+
+
+def _small_png(data: str) -> str:
+    """An image embedded in a chart (the points of a large funnel, drawn as one picture) with at most
+    `PNG_COLOURS` colours: a few grey and coloured dots need no more, and the picture is 3–4 times
+    smaller (20 KB → 5 KB at 1,000 schools). Transparency is kept."""
+    from PIL import Image   # Pillow comes with matplotlib; only charts with an embedded picture use it
+
+    img = Image.open(io.BytesIO(base64.b64decode(data)))
+    out = io.BytesIO()
+    img.convert("RGBA").quantize(colors=PNG_COLOURS, method=Image.Quantize.FASTOCTREE).save(out, format="PNG", optimize=True)
+    return base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def _is_numberlike(v) -> bool:

@@ -88,6 +88,20 @@ def test_a_funnel_of_a_thousand_schools_stays_small():
     pts = funnel(rng.binomial(n, 0.2), n, (0.95, 0.998), 0.2).assign(entity_id=[f"s{i}" for i in range(1000)])
     big = svg_of(RF.funnel_plot(pts, p0=20.0, title="Рис. 6"))
     few = svg_of(RF.funnel_plot(pts.head(RF.RASTER_FROM), p0=20.0, title="Рис. 6"))
+    # a cluster of 400 similar schools (a school report): its squares are one picture too
+    mine = svg_of(RF.funnel_plot(pts, p0=20.0, title="Рис. 6", own="s0", peers=[f"s{i}" for i in range(1, 400)]))
     plt.close("all")
-    assert "<image" in big and len(big) < 80_000 and "Рис. 6" in big       # the title is still text
+    assert "<image" in big and len(big) < 40_000 and "Рис. 6" in big       # the title is still text
     assert "<image" not in few
+    assert mine.count("<image") == 2 and len(mine) < 45_000
+    # the embedded pictures have a palette of at most PNG_COLOURS colours (4× smaller than RGBA)
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from shnor_utils.reporting.report import PNG_COLOURS
+    for data in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", big + mine):
+        img = Image.open(io.BytesIO(base64.b64decode(data)))
+        assert img.mode == "P" and len(img.getcolors()) <= PNG_COLOURS
