@@ -59,7 +59,7 @@ def points(rep: Report, indicator_id: str, *, exam: str | None = None, subjects=
     if not den:
         return pd.DataFrame(), float("nan")
     p0 = num / den
-    if rep.scope == "school" and rep.indicators is not rep.shared:
+    if rep.scope == "school":
         own = _select(rep.rows_of("school", rep.entity_id), indicator_id, rep.year, exam, subjects)
         own = own[~hidden(own)]
         pooled = pooled.drop(index=rep.entity_id, errors="ignore")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from shnor_utils.data.dataset import Dataset
 from shnor_utils.errors import ParameterError
-from shnor_utils.indicators.privacy import reveal
+from shnor_utils.indicators.privacy import hidden_values, reveal
 from shnor_utils.indicators.table import REGION_ID
 from shnor_utils.methodology import Methodology
 from dataclasses import replace
@@ -39,8 +39,9 @@ class Report:
         a dataset); `unsuppressed`, the computed table, gives a school report its own rows back."""
         if scope not in SCOPES:
             raise ParameterError(f"неизвестный охват отчёта «{scope}»; допустимо: {', '.join(SCOPES)}")
-        self.ds, self.meth, self.indicators = ds, meth, indicators
-        self._shared = indicators     # the memo of `derived` and the row index belong to the shared table
+        self.ds, self.meth, self._indicators = ds, meth, indicators
+        self._shared = indicators
+        self._own_hidden = None       # a school report's own hidden values, put back on first use     # the memo of `derived` and the row index belong to the shared table
         self.template, self.scope, self.region_name = template, scope, region_name
         self.parameters = parameters or {}
         schools = ds.schools
@@ -66,12 +67,28 @@ class Report:
             self.school_ids = schools["school_id"].tolist()
         self.entity_id = entity_id
         if scope == "school" and unsuppressed is not None:
-            # a school's own report shows its own small groups (METHODOLOGY.md §0 «Малые группы»)
-            own = self._row_index().get(("school", entity_id), [])
-            self.indicators = reveal(indicators, unsuppressed, own)
+            # a school's own report shows its own small groups (METHODOLOGY.md §0 «Малые группы»): its
+            # hidden values are put back when the table is first read — `rows_of` puts them back in
+            # the rows it takes without revealing (copying) the whole region's table
+            if not unsuppressed.attrs.get("hidden_values"):
+                unsuppressed = hidden_values(indicators, unsuppressed)
+            own = np.asarray(self._row_index().get(("school", entity_id), []), dtype=np.int64)
+            mine = unsuppressed[unsuppressed.index.isin(own)]
+            mine.attrs["hidden_values"] = True
+            if len(mine):
+                self._own_hidden = mine
+                self._indicators = None
         years = self.of_indicators("known-years", lambda: _known_years(indicators))
         self.year = int(year) if year is not None else (int(years[-1]) if years else None)
         self.started = _dt.datetime.now()
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        """What the report may show: the shared table, with a school report's own small groups back."""
+        if self._indicators is None:
+            own = self._own_hidden
+            self._indicators = reveal(self._shared, own, own.index.to_numpy())
+        return self._indicators
 
     # ---- shared, region-wide work -----------------------------------------------------------
     def derived(self, name: str, compute, *key):
@@ -114,7 +131,17 @@ class Report:
         """Indicator rows of one entity (or a list of entities) of `level`, in table order, via an index
         of the indicator table built once per dataset (a region's table has millions of rows)."""
         ids = [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
-        return _take_groups(self.indicators, self._row_index(), [(level, e) for e in ids])
+        keys = [(level, e) for e in ids]
+        if self._indicators is not None:
+            return _take_groups(self._indicators, self._row_index(), keys)
+        rows = _take_groups(self._shared, self._row_index(), keys)   # the school's own hidden values not yet back
+        pos = _group_positions(self._row_index(), keys)
+        back = np.flatnonzero(np.isin(pos, self._own_hidden.index.to_numpy()))
+        if not len(back):
+            return rows
+        mine = self._own_hidden.loc[pos[back]].set_axis(back)
+        mine.attrs["hidden_values"] = True
+        return reveal(rows, mine, back)
 
     def own(self, table: str, year: int | None = None) -> pd.DataFrame:
         """Rows of `table` that belong to the report's schools (all of them for the region), in the
@@ -316,7 +343,7 @@ class Report:
                 more = f" и ещё {len(ids) - limit}" if len(ids) > limit else ""
                 items.append(f"{name} ({when}.): {len(ids)} {plural(len(ids), 'школа', 'школы', 'школ')} — "
                              f"{'; '.join(listed[:limit])}{more}.")
-        sig = significant(self.indicators, self.year, self.scope, self.entity_id)
+        sig = significant(self.rows_of(self.scope, self.entity_id), self.year, self.scope, self.entity_id)
         for flag, word in (("positive", "Существенно улучшились"), ("negative", "Существенно ухудшились")):
             part = sig[sig["flag"] == flag]
             if part.empty:
@@ -397,10 +424,16 @@ def _is_numberlike(v) -> bool:
     return s.isdigit()
 
 
+def _group_positions(index: dict, keys) -> np.ndarray:
+    """Row positions of the groups `keys` of a `groupby(...).indices` index, in table order."""
+    pos = [index[k] for k in keys if k in index]
+    return np.sort(np.concatenate(pos)) if pos else np.zeros(0, dtype=np.int64)
+
+
 def _take_groups(frame: pd.DataFrame, index: dict, keys) -> pd.DataFrame:
     """Rows of `frame` in the groups `keys` of a `groupby(...).indices` index, in table order."""
-    pos = [index[k] for k in keys if k in index]
-    return frame.take(np.sort(np.concatenate(pos))) if pos else frame.iloc[0:0]
+    pos = _group_positions(index, keys)
+    return frame.take(pos) if len(pos) else frame.iloc[0:0]
 
 
 def _known_years(indicators: pd.DataFrame) -> list:

@@ -256,3 +256,28 @@ def test_the_kernels_memo_holds_no_second_copy_of_the_indicator_table(demo_small
         assert isinstance(table, session.Shown) and len(table.hidden) < len(table.shown) / 5
     finally:
         session._MEMO.clear()
+
+
+def test_a_school_report_puts_its_own_rows_back_without_copying_the_region_table(demo_small):
+    # rows_of gives the school its own hidden values before (lazily) and after the whole table is revealed
+    session._MEMO.clear()
+    try:
+        checked = 0
+        for sid in ("edu990001", "edu990003", "edu990010", "edu990020"):
+            rep = session.open_report(demo_small, template="vpr_objectivity", scope="school", entity_id=sid, year=2026)
+            if rep._own_hidden is None:
+                continue
+            checked += 1
+            other = "edu990002" if sid != "edu990002" else "edu990004"
+            lazy_own, lazy_both = rep.rows_of("school", sid), rep.rows_of("school", [other, sid])
+            assert rep._indicators is None, "rows_of revealed the whole table"
+            assert not P.hidden(lazy_own).any()                      # its own small groups are back
+            whole = rep.indicators                                   # now the whole table, revealed
+            pd.testing.assert_frame_equal(lazy_own, rep.rows_of("school", sid))
+            pd.testing.assert_frame_equal(lazy_both, rep.rows_of("school", [other, sid]))
+            pd.testing.assert_frame_equal(lazy_own, whole[(whole["level"] == "school") & (whole["entity_id"] == sid)])
+            assert P.hidden(whole[(whole["level"] == "school") & (whole["entity_id"] == other)]).sum() == \
+                P.hidden(rep.shared[(rep.shared["level"] == "school") & (rep.shared["entity_id"] == other)]).sum()
+        assert checked >= 1
+    finally:
+        session._MEMO.clear()
