@@ -27,7 +27,10 @@ FONTS = ["DejaVu Sans", "Verdana", "Bitstream Vera Sans", "Arial", "Liberation S
 THEME = {"figure.dpi": 100, "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 10,
          "legend.fontsize": 9, "font.family": "sans-serif", "font.sans-serif": FONTS,
          "axes.formatter.use_locale": False, "axes.unicode_minus": True,
-         "svg.fonttype": "none", "svg.hashsalt": "shnor"}
+         "svg.fonttype": "none", "svg.hashsalt": "shnor",
+         # titles sit at the top of their axes (nothing is drawn above an axes): no search of the
+         # decorations' extents to place each title, a tenth of a second per chart
+         "axes.titley": 1.0}
 
 
 def setup() -> None:

@@ -131,11 +131,21 @@ class Report:
         """Indicator rows of one entity (or a list of entities) of `level`, in table order, via an index
         of the indicator table built once per dataset (a region's table has millions of rows)."""
         ids = [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
-        keys = [(level, e) for e in ids]
+        return self._take(_group_positions(self._row_index(), [(level, e) for e in ids]))
+
+    def rows_with(self, indicator_ids) -> pd.DataFrame:
+        """Indicator rows of one indicator (or a list), every level and entity, in table order, via an
+        index by indicator built once per kernel."""
+        ids = [indicator_ids] if isinstance(indicator_ids, str) else list(indicator_ids)
+        index = self.of_indicators("rows-by-indicator", lambda: self._shared.groupby("indicator_id", sort=False).indices)
+        return self._take(_group_positions(index, ids))
+
+    def _take(self, pos: np.ndarray) -> pd.DataFrame:
+        """Rows at positions `pos` (sorted) of what the report may show. Before the whole table is read,
+        they come from the shared table with the school's own hidden values put back in them."""
         if self._indicators is not None:
-            return _take_groups(self._indicators, self._row_index(), keys)
-        rows = _take_groups(self._shared, self._row_index(), keys)   # the school's own hidden values not yet back
-        pos = _group_positions(self._row_index(), keys)
+            return self._indicators.take(pos)
+        rows = self._shared.take(pos)
         back = np.flatnonzero(np.isin(pos, self._own_hidden.index.to_numpy()))
         if not len(back):
             return rows
@@ -432,8 +442,7 @@ def _group_positions(index: dict, keys) -> np.ndarray:
 
 def _take_groups(frame: pd.DataFrame, index: dict, keys) -> pd.DataFrame:
     """Rows of `frame` in the groups `keys` of a `groupby(...).indices` index, in table order."""
-    pos = _group_positions(index, keys)
-    return frame.take(pos) if len(pos) else frame.iloc[0:0]
+    return frame.take(_group_positions(index, keys))
 
 
 def _known_years(indicators: pd.DataFrame) -> list:

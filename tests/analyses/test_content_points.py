@@ -24,8 +24,12 @@ COLS = ["indicator_id", "level", "entity_id", "year", "exam", "subject", "grade"
 
 def _gia_rep(rows):
     ind = pd.DataFrame(rows, columns=COLS)
-    return SimpleNamespace(indicators=ind, meth=load_methodology(), scope="school", entity_id="s1", year=2026,
-                           municipality_id="m1")
+
+    def rows_of(level, entity):
+        ids = [entity] if isinstance(entity, str) else list(entity)
+        return ind[(ind["level"] == level) & ind["entity_id"].isin(ids)]
+    return SimpleNamespace(indicators=ind, rows_of=rows_of, meth=load_methodology(), scope="school", entity_id="s1",
+                           year=2026, municipality_id="m1")
 
 
 def _below(level, entity, subject, k, n, flag=None, ci_low=0.0):

@@ -85,8 +85,7 @@ def entity_series(rep: Report, level: str | None = None, entity: str | None = No
     """Long frame of the entity's catalogue indicators: id, subject, grade, exam, year, value, dd, class."""
     level, entity = level or rep.scope, entity or rep.entity_id
     cat = catalogue(rep.meth)
-    ind = rep.indicators
-    mine = ind[(ind["level"] == level) & (ind["entity_id"] == entity)]
+    mine = rep.rows_of(level, entity)
     base = mine[mine["indicator_id"].isin(list(cat))]
     dd = mine[mine["indicator_id"].str.endswith("_dd")]
     dd = dd.assign(indicator_id=dd["indicator_id"].str[:-3])[["indicator_id", "subject", "grade", "exam", "year", "value",
@@ -185,10 +184,10 @@ def chart_indicators(rep: Report) -> list[str]:
 def positive_share_table(rep: Report) -> pd.DataFrame:
     """«Доля ШНОР с положительной динамикой» (seed 001, dynamics.shnor_positive_target) and the НСУ analogue (seed 004, I3) by year."""
     cat = catalogue(rep.meth)
-    ind = rep.indicators
+    ind = rep.rows_of(rep.scope, rep.entity_id)
     out = []
     for iid in ("shnor_positive_dynamics", "nsu_positive_dynamics"):
-        rows = ind[(ind["indicator_id"] == iid) & (ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id)]
+        rows = ind[ind["indicator_id"] == iid]
         for _, r in rows.sort_values("year").iterrows():
             stale = False
             if iid == "shnor_positive_dynamics":

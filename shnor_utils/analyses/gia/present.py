@@ -43,10 +43,9 @@ def _tol(rep: Report) -> float:
 
 
 def _rows(rep: Report, indicator_id: str, level: str, entity: str, year: int | None = None) -> pd.DataFrame:
-    ind = rep.indicators
+    ind = rep.rows_of(level, entity)   # the entity's rows by the row index, not a scan of the region's table
     year = rep.year if year is None else year
-    return ind[(ind["indicator_id"] == indicator_id) & (ind["level"] == level) & (ind["entity_id"] == entity)
-               & (ind["year"] == year)]
+    return ind[(ind["indicator_id"] == indicator_id) & (ind["year"] == year)]
 
 
 def _refs(rep: Report) -> list[tuple[str, str, str]]:

@@ -68,8 +68,7 @@ def passport_status_heading(rep: Report) -> str:
 
 
 def _ind(rep: Report, indicator_id: str, level: str | None = None) -> pd.DataFrame:
-    ind = rep.indicators
-    rows = ind[ind["indicator_id"] == indicator_id]
+    rows = rep.rows_with(indicator_id)
     return rows if level is None else rows[rows["level"] == level]
 
 
@@ -437,15 +436,22 @@ def findings(rep: Report) -> list[Finding]:
 
 
 # ---- school passport -----------------------------------------------------------------------
+def _binary(rows: pd.DataFrame) -> pd.Series:
+    """indicator_id → whether all its (non-empty) values are 0 or 1."""
+    return rows.dropna(subset=["value"]).groupby("indicator_id")["value"].agg(lambda v: set(v.unique()) <= {0, 1})
+
+
 def passport_flags(rep: Report, year: int | None = None) -> pd.DataFrame:
     """Every flag of the school in `year` from EVERY analysis, read generically from the indicator
     table: a school-level row with a flag (other than «not_flags»), or a 0/1 indicator equal to 1."""
     year = year or rep.year
     words = rep.meth.words
-    ind = rep.indicators
-    mine = ind[(ind["level"] == "school") & (ind["entity_id"] == rep.entity_id) & (ind["year"] == year)]
-    values = ind.dropna(subset=["value"]).groupby("indicator_id")["value"].agg(lambda v: set(v.unique()) <= {0, 1})
-    binary_ids = set(values[values].index)
+    own = rep.rows_of("school", rep.entity_id)
+    mine = own[own["year"] == year]
+    # indicators whose every value is 0 or 1: over the shared table (once per kernel) and the school's
+    # own rows (which its report may show in full)
+    everywhere, here = rep.of_indicators("binary-indicators", lambda: _binary(rep.shared)), _binary(own)
+    binary_ids = {i for i in set(everywhere.index) | set(here.index) if everywhere.get(i, True) and here.get(i, True)}
     skip = set(rep.meth.data.get("flags", {}).get("not_flags", [])) | {"forecast"}
     flagged = mine[mine["flag"].notna() & ~mine["flag"].isin(skip)]
     binary = mine[mine["indicator_id"].isin(binary_ids) & (mine["value"] == 1) & ~mine.index.isin(flagged.index)]

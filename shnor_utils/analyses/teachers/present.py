@@ -107,10 +107,8 @@ def vacancies_by_subject(rep: Report) -> pd.DataFrame:
 def specialists_table(rep: Report) -> pd.DataFrame:
     """Staffing of specialist posts (seed 004, programme code I4), with the target that applies to the year."""
     entry = catalogue(rep.meth).get("specialist_staffing_rate", {})
-    ind = rep.indicators
-    level = rep.scope
-    rows = ind[(ind["indicator_id"] == "specialist_staffing_rate") & (ind["level"] == level)
-               & (ind["entity_id"] == rep.entity_id) & (ind["year"] == rep.year)]
+    ind = rep.rows_of(rep.scope, rep.entity_id)
+    rows = ind[(ind["indicator_id"] == "specialist_staffing_rate") & (ind["year"] == rep.year)]
     out = []
     for _, r in rows.sort_values("subject", na_position="last").iterrows():
         pf = plan_fact(r["value"], entry, rep.year)
@@ -204,8 +202,8 @@ def findings(rep: Report) -> list[Finding]:
     """Vacancies, low staffing, blocks with many deficits, targets missed — each with rule and source."""
     meth, out = rep.meth, []
     cat = catalogue(meth)
-    ind = rep.indicators
-    here = ind[(ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id) & (ind["year"] == rep.year)]
+    here = rep.rows_of(rep.scope, rep.entity_id)
+    here = here[here["year"] == rep.year]
     vac = here[(here["indicator_id"] == "vacancies") & here["subject"].notna() & (here["value"] > 0)]
     total_vac = here[(here["indicator_id"] == "vacancies") & here["subject"].isna()]["value"]
     if len(total_vac) and total_vac.iloc[0] > 0:
@@ -238,8 +236,8 @@ def findings(rep: Report) -> list[Finding]:
                            rule=f"нагрузка > {meth.threshold('staffing.load_above')} ставки",
                            source=meth.source("staffing.load_above"), severity="warning"))
     if rep.scope != "school":
-        schools_high = ind[(ind["indicator_id"] == "teachers_with_deficit_block") & (ind["level"] == "school")
-                           & ind["entity_id"].isin(rep.school_ids) & (ind["year"] == rep.year)
+        ind = rep.rows_of("school", rep.school_ids)
+        schools_high = ind[(ind["indicator_id"] == "teachers_with_deficit_block") & (ind["year"] == rep.year)
                            & (ind["flag"] == "high_deficit")]
         if len(schools_high):
             names = rep.school_names()
@@ -253,16 +251,15 @@ def findings(rep: Report) -> list[Finding]:
 def finding_kinds(rep: Report) -> list[str]:
     """Kinds of the report's findings for «Что делать» (measures.yaml): vacancies or staffing below the
     threshold of the entity; a diagnostic block with mass deficits in the entity or its schools."""
-    ind = rep.indicators
-    here = ind[(ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id) & (ind["year"] == rep.year)]
+    here = rep.rows_of(rep.scope, rep.entity_id)
+    here = here[here["year"] == rep.year]
     kinds = []
     vac = here[(here["indicator_id"] == "vacancies") & here["subject"].isna()]["value"]
     low = here[(here["indicator_id"] == "staffing_rate") & here["subject"].isna()]["flag"].eq("below_target").fillna(False)
     if (len(vac) and vac.iloc[0] > 0) or low.any():
         kinds.append("staffing")
-    scope_rows = ind[(ind["year"] == rep.year) & (ind["indicator_id"] == "teachers_with_deficit_block")
-                     & (((ind["level"] == rep.scope) & (ind["entity_id"] == rep.entity_id))
-                        | ((ind["level"] == "school") & ind["entity_id"].isin(rep.school_ids)))]
+    ind = pd.concat([rep.rows_of(rep.scope, rep.entity_id), rep.rows_of("school", rep.school_ids)])
+    scope_rows = ind[(ind["year"] == rep.year) & (ind["indicator_id"] == "teachers_with_deficit_block")]
     if scope_rows["flag"].eq("high_deficit").fillna(False).any():
         kinds.append("teacher_deficits")
     return kinds
