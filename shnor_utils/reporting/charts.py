@@ -27,7 +27,10 @@ FONTS = ["DejaVu Sans", "Verdana", "Bitstream Vera Sans", "Arial", "Liberation S
 THEME = {"figure.dpi": 100, "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 10,
          "legend.fontsize": 9, "font.family": "sans-serif", "font.sans-serif": FONTS,
          "axes.formatter.use_locale": False, "axes.unicode_minus": True,
-         "svg.fonttype": "none", "svg.hashsalt": "shnor"}
+         "svg.fonttype": "none", "svg.hashsalt": "shnor",
+         # an axes title sits at the top of its axes (no tick labels up there): matplotlib's search for a
+         # clear place measures every tick label of the axes again at each save
+         "axes.titley": 1.0}
 
 
 def setup() -> None:
@@ -221,25 +224,47 @@ def mark_heatmap(table: pd.DataFrame, *, title: str = "", xlabel: str = "Отм�
     return fig
 
 
-def _grid(ax, values: np.ndarray, *, cmap, rows, cols, vmin=None, vmax=None, annotate: bool = False) -> None:
+def _grid(ax, values: np.ndarray, *, cmap, rows, cols, vmin=None, vmax=None, annotate: bool = False,
+          names_as_text: bool = False, col_rotation: float = 0) -> None:
     """A heat map drawn directly (seaborn's `heatmap` draws the whole figure once more to thin its tick
     labels): cells of `values` (rows top to bottom), NaN left to the axes' face colour, white lines
-    between cells, row and column names at 9 pt, integer counts in the cells when `annotate`."""
+    between cells, row and column names at 9 pt, integer counts in the cells when `annotate`.
+
+    `names_as_text`: the row and column names are plain texts where the tick labels would be, not ticks
+    (a tick is five artists and its label is measured twice at each save: for 100 schools that was
+    most of the chart's time); the axes then have no ticks, so no axis labels either."""
     n_rows, n_cols = values.shape
     masked = np.ma.masked_invalid(values)
     lo = np.nanmin(values) if vmin is None and np.isfinite(values).any() else (vmin or 0)
     hi = np.nanmax(values) if vmax is None and np.isfinite(values).any() else (vmax if vmax is not None else 1)
     hi = hi if hi > lo else lo + 1
-    ax.pcolormesh(np.arange(n_cols + 1), np.arange(n_rows + 1), masked, cmap=cmap, vmin=lo, vmax=hi,
-                  edgecolors="white", linewidth=0.5)
+    # cells of one colour are one compound path (an SVG of a 100-school municipality: 3 paths, not 1,200
+    # elements of a mesh); each cell filled and outlined in white as `pcolormesh` draws it
+    norm = matplotlib.colors.Normalize(vmin=lo, vmax=hi)
+    rgba = cmap(norm(masked))
+    finite = ~np.ma.getmaskarray(masked)
+    keys = np.round(rgba[..., :4] * 255).astype(int) @ np.array([1 << 24, 1 << 16, 1 << 8, 1])
+    for key in dict.fromkeys(keys[finite].tolist()):
+        rows_i, cols_j = np.nonzero(finite & (keys == key))
+        i, j = np.broadcast_to(rows_i[:, None], (len(rows_i), 5)), np.broadcast_to(cols_j[:, None], (len(cols_j), 5))
+        verts = np.stack([j + np.array([0, 1, 1, 0, 0]), i + np.array([0, 0, 1, 1, 0])], axis=-1).reshape(-1, 2)
+        codes = np.tile([matplotlib.path.Path.MOVETO] + [matplotlib.path.Path.LINETO] * 3
+                        + [matplotlib.path.Path.CLOSEPOLY], len(rows_i))
+        color = rgba[rows_i[0], cols_j[0]]
+        # `add_artist`, not `add_patch`: the limits are set above, and `add_patch` walks every segment for them
+        ax.add_artist(matplotlib.patches.PathPatch(matplotlib.path.Path(verts, codes), facecolor=color,
+                                                   edgecolor="white", linewidth=0.5))
     ax.set_xlim(0, n_cols)
     ax.set_ylim(n_rows, 0)
     ax.grid(False)
     for side in ax.spines.values():
         side.set_visible(False)
     ax.tick_params(length=0)
-    ax.set_xticks(np.arange(n_cols) + 0.5, list(cols), fontsize=LABEL_SIZE)
-    ax.set_yticks(np.arange(n_rows) + 0.5, list(rows), fontsize=LABEL_SIZE, rotation=0)
+    if names_as_text:
+        _cell_names(ax, rows, cols, col_rotation)
+    else:
+        ax.set_xticks(np.arange(n_cols) + 0.5, list(cols), fontsize=LABEL_SIZE, rotation=col_rotation)
+        ax.set_yticks(np.arange(n_rows) + 0.5, list(rows), fontsize=LABEL_SIZE, rotation=0)
     if annotate:
         for i in range(n_rows):
             for j in range(n_cols):
@@ -248,6 +273,30 @@ def _grid(ax, values: np.ndarray, *, cmap, rows, cols, vmin=None, vmax=None, ann
                     dark = (v - lo) / (hi - lo) > 0.6
                     ax.text(j + 0.5, i + 0.5, ru_number(v, 0), ha="center", va="center", fontsize=10,
                             color="white" if dark else "#262626")
+
+
+def _cell_names(ax, rows, cols, col_rotation: float = 0) -> None:
+    """Row names left of the rows and column names under the columns, placed and styled as matplotlib
+    places and styles tick labels of zero length (pad `*tick.major.pad` points, colour `*tick.color`)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    rc = matplotlib.rcParams
+    trans, va, ha = ax.get_yaxis_text1_transform(rc["ytick.major.pad"])
+    color = rc["ytick.color"] if rc["ytick.labelcolor"] == "inherit" else rc["ytick.labelcolor"]
+    for i, name in enumerate(rows):
+        ax.text(0, i + 0.5, name, transform=trans, ha=ha, va=va, fontsize=LABEL_SIZE, color=color)._shnor_name = "row"
+    trans, va, ha = ax.get_xaxis_text1_transform(rc["xtick.major.pad"])
+    color = rc["xtick.color"] if rc["xtick.labelcolor"] == "inherit" else rc["xtick.labelcolor"]
+    for j, name in enumerate(cols):
+        ax.text(j + 0.5, 0, name, transform=trans, ha=ha, va=va, fontsize=LABEL_SIZE, color=color,
+                rotation=col_rotation)._shnor_name = "col"
+
+
+def cell_names(ax) -> tuple[list, list]:
+    """The row and the column name texts of a heat map drawn with `names_as_text` (for tests and readers
+    of a figure), in drawing order; not the counts inside the cells."""
+    return ([t for t in ax.texts if getattr(t, "_shnor_name", None) == "row"],
+            [t for t in ax.texts if getattr(t, "_shnor_name", None) == "col"])
 
 
 def agreement_cells(table: pd.DataFrame) -> list[tuple[int, int]]:
@@ -419,8 +468,8 @@ def sign_heatmap(data: pd.DataFrame, *, x: str, y: str, value: str, title: str =
     _place(fig, left=left, right=0.3, top=top, bottom=bottom)
     ax.set_facecolor("#d9d9d9")
     cmap = matplotlib.colors.ListedColormap(["#eef2f7", "#d95f02"])
-    _grid(ax, table.to_numpy(dtype="float64"), cmap=cmap, rows=rows, cols=cols, vmin=0, vmax=1)
-    ax.set_xticks(np.arange(n_cols) + 0.5, cols, fontsize=LABEL_SIZE, rotation=90, ha="center", va="top")
+    _grid(ax, table.to_numpy(dtype="float64"), cmap=cmap, rows=rows, cols=cols, vmin=0, vmax=1,
+          names_as_text=True, col_rotation=90)
     handles = [matplotlib.patches.Patch(color="#d95f02", label="признак есть"),
                matplotlib.patches.Patch(color="#eef2f7", label="признака нет"),
                matplotlib.patches.Patch(color="#d9d9d9", label="недостаточно данных")]

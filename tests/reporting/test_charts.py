@@ -111,14 +111,71 @@ def test_school_by_work_heatmap_names_stay_readable():
     fig = sign_heatmap(data, x="процедура", y="школа", value="признак", title="Рис. 2")
     ax = fig.axes[0]
     assert LABEL_SIZE >= 9
-    sizes = [t.get_fontsize() for t in ax.get_yticklabels() + ax.get_xticklabels()]
-    assert len(sizes) == 46 and min(sizes) >= 9
+    rows, cols = charts.cell_names(ax)            # names are texts beside the cells, not tick labels
+    assert len(rows) == 40 and len(cols) == 6
+    sizes = [t.get_fontsize() for t in rows + cols]
+    assert min(sizes) >= 9
+    assert sorted(t.get_text().replace("\n", " ") for t in rows) == sorted(schools)
+    assert [t.get_text().replace("\n", " ") for t in cols] == sorted(works) and {t.get_rotation() for t in cols} == {90}
     # shown at ≤ 1:1 on an A4 page (≈ 7.3 in of text width at 96 dpi ≈ 700 px) and in 1,100 px of screen
     assert fig.get_figwidth() <= 8.0
     renderer = fig.canvas.get_renderer()
-    names = [t.get_window_extent(renderer) for t in ax.get_yticklabels()]
+    names = [t.get_window_extent(renderer) for t in rows]
     assert _no_overlap(names, axis="y")
     assert min(b.x0 for b in names) >= 0, "school names cut at the left edge"
+    # the names sit left of the cells and the procedures under them, as tick labels would
+    assert max(b.x1 for b in names) <= ax.get_window_extent(renderer).x0
+    assert max(t.get_window_extent(renderer).y1 for t in cols) <= ax.get_window_extent(renderer).y0
+    plt.close(fig)
+
+
+def _cells_by_colour(ax) -> dict:
+    """{hex colour: sorted (column, row) cells} of a heat map drawn as one compound path per colour."""
+    import matplotlib.colors as mcolors
+    from matplotlib.patches import PathPatch
+
+    out = {}
+    for p in ax.patches:
+        if isinstance(p, PathPatch):
+            corners = p.get_path().vertices.reshape(-1, 5, 2)[:, 0]      # each cell: 4 corners and the close
+            out[mcolors.to_hex(p.get_facecolor())] = sorted((int(x), int(y)) for x, y in corners)
+    return out
+
+
+def test_sign_heatmap_cells_are_the_data():
+    from shnor_utils.reporting.charts import sign_heatmap
+
+    # school A: sign in «МА-4», none in «РУ-4»; school B: no data in «МА-4», sign in «РУ-4»
+    data = pd.DataFrame({"школа": ["A", "A", "B", "B"], "процедура": ["МА-4", "РУ-4", "МА-4", "РУ-4"],
+                         "признак": [1.0, 0.0, float("nan"), 1.0]})
+    fig = sign_heatmap(data, x="процедура", y="школа", value="признак")
+    ax = fig.axes[0]
+    rows, cols = charts.cell_names(ax)
+    # rows by number of signs (NaN counted as −1): A = 1 + 0 = 1 before B = −1 + 1 = 0
+    assert [t.get_text() for t in rows] == ["A", "B"] and [t.get_text() for t in cols] == ["МА-4", "РУ-4"]
+    cells = _cells_by_colour(ax)
+    assert cells == {"#d95f02": [(0, 0), (1, 1)], "#eef2f7": [(1, 0)]}       # B × МА-4 left to the grey face
+    assert mcolors_hex(ax.get_facecolor()) == "#d9d9d9"
+    assert ax.get_xlim() == (0, 2) and ax.get_ylim() == (2, 0)
+    plt.close(fig)
+
+
+def mcolors_hex(color) -> str:
+    import matplotlib.colors as mcolors
+    return mcolors.to_hex(color)
+
+
+def test_mark_heatmap_cells_and_counts():
+    t = _crosstab()
+    fig = charts.mark_heatmap(t)
+    ax = fig.axes[0]
+    cells = _cells_by_colour(ax)
+    assert sorted(c for v in cells.values() for c in v) == [(j, i) for j in range(4) for i in range(4)]
+    assert len(cells) == 16                                      # 16 different counts: 16 shades of blue
+    counts = sorted(int(x.get_text()) for x in ax.texts)
+    assert counts == list(range(1, 17))
+    assert [x.get_text() for x in ax.get_xticklabels()] == ["2", "3", "4", "5"]
+    plt.close(fig)
 
 
 def test_ticks_use_decimal_commas_and_one_minus_sign():
