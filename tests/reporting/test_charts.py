@@ -1,4 +1,6 @@
 """Chart geometry a reader relies on."""
+import matplotlib
+import matplotlib.collections
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -202,3 +204,71 @@ def test_figures_are_inline_svg_with_text_and_fixed_size():
     assert "Отметка по журналу</text>" in svg and "Рис. 4." in svg            # text stays text
     assert f'width="{width * 72:g}pt"' in svg and f'height="{height * 72:g}pt"' in svg   # no tight-bbox crop
     assert svg == svg_of(fig) and "<metadata" not in svg and "<?xml" not in svg
+
+
+def _tiny_distribution():
+    # one work, scores 0–4: school 10/20/40/20/10 %, region 5/25/40/25/5 %; «3» from 2, «4» from 3, «5» from 4
+    rows = [("МА-4", s, "школа", v, 30) for s, v in enumerate([10.0, 20.0, 40.0, 20.0, 10.0])]
+    rows += [("МА-4", s, "регион", v, 900) for s, v in enumerate([5.0, 25.0, 40.0, 25.0, 5.0])]
+    return pd.DataFrame(rows, columns=["работа", "балл", "уровень", "доля", "n"])
+
+
+def test_score_distributions_draw_the_data_and_the_boundaries():
+    fig = charts.score_distributions(_tiny_distribution(), x="балл", y="доля", hue="уровень", col="работа",
+                                     boundaries={"МА-4": [2, 3, 4]}, title="Рис. 5")
+    ax = fig.axes[0]
+    steps = {ln.get_label(): (list(ln.get_xdata()), list(ln.get_ydata())) for ln in ax.lines if ln.get_drawstyle() == "steps-mid"}
+    assert steps == {"школа (n = 30)": ([0, 1, 2, 3, 4], [10.0, 20.0, 40.0, 20.0, 10.0]),
+                     "регион (n = 900)": ([0, 1, 2, 3, 4], [5.0, 25.0, 40.0, 25.0, 5.0])}
+    bounds = sorted(ln.get_xdata()[0] for ln in ax.lines if ln.get_linestyle() == "--")
+    assert bounds == [1.5, 2.5, 3.5]                         # between the last score of a mark and the first of the next
+    assert [t.get_text() for t in ax.texts if t.get_text().startswith("«")] == ["«3»", "«4»", "«5»"]
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= 40
+    # tick labels: the ticks matplotlib chooses for these limits, inside them, decimal commas, ≥ 9 pt
+    for axis, lim in (("x", ax.get_xlim()), ("y", ax.get_ylim())):
+        ticks = charts.tick_texts(ax, axis)
+        values = [t.get_position()[0 if axis == "x" else 1] for t in ticks]
+        assert len(ticks) >= 3 and all(min(lim) <= v <= max(lim) for v in values)
+        assert all(t.get_fontsize() >= 9 and "." not in t.get_text() and "-" not in t.get_text() for t in ticks)
+        assert [t.get_text() for t in ticks] == [charts.ru_number(round(v, 9)) for v in values]
+    assert [t.get_text() for t in charts.tick_texts(ax, "y")][:3] == ["0", "10", "20"]
+    # one grid line per tick label, drawn under the data
+    grids = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection)]
+    assert sorted(len(c.get_segments()) for c in grids) == sorted(len(charts.tick_texts(ax, a)) for a in "xy")
+    assert all(c.get_zorder() < min(ln.get_zorder() for ln in ax.lines) for c in grids)
+    plt.close(fig)
+
+
+def test_static_ticks_sit_where_matplotlib_puts_ticks():
+    """The same axes drawn with matplotlib's own ticks and with `_static_ticks`: tick labels and axis labels in
+    the same places (to a pixel: the static ones are placed from the SVG writer's font metrics)."""
+    def axes_with_ticks():
+        charts.setup()
+        fig = plt.figure(figsize=(5, 3))
+        ax = fig.add_subplot()
+        ax.plot([0, 1, 2, 3, 4, 5, 6, 7], [0.5, 3, 9, 12.5, 7, 4, 1, 0])
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("Первичный балл")
+        ax.set_ylabel("% участников")
+        charts._ru_axes(fig)
+        return fig, ax
+
+    fig1, ax1 = axes_with_ticks()
+    fig2, ax2 = axes_with_ticks()
+    charts._static_ticks(ax2)
+    r1, r2 = fig1.canvas.get_renderer(), fig2.canvas.get_renderer()
+    fig1.canvas.draw(), fig2.canvas.draw()
+    for axis in "xy":
+        own = [t for t in (ax1.get_xticklabels() if axis == "x" else ax1.get_yticklabels())
+               if t.get_visible() and t.get_text()]
+        own = [t for t in own if (ax1.get_xlim() if axis == "x" else ax1.get_ylim())[0] <= t.get_position()[0 if axis == "x" else 1]
+               <= (ax1.get_xlim() if axis == "x" else ax1.get_ylim())[1]]
+        static = charts.tick_texts(ax2, axis)
+        assert [t.get_text() for t in own] == [t.get_text() for t in static]
+        for a, b in zip(own, static):
+            ea, eb = a.get_window_extent(r1), b.get_window_extent(r2)
+            assert abs(ea.x0 - eb.x0) < 1 and abs(ea.y0 - eb.y0) < 1 and abs(ea.x1 - eb.x1) < 1
+    for la, lb in ((ax1.xaxis.label, ax2.xaxis.label), (ax1.yaxis.label, ax2.yaxis.label)):
+        ea, eb = la.get_window_extent(r1), lb.get_window_extent(r2)
+        assert abs(ea.x0 - eb.x0) < 1.5 and abs(ea.y0 - eb.y0) < 1.5
+    plt.close(fig1), plt.close(fig2)
