@@ -571,8 +571,14 @@ def score_distributions(data: pd.DataFrame, *, x: str, y: str, hue: str, col: st
             n = int(sub["n"].iloc[0]) if "n" in sub else None
             style = {"drawstyle": "steps-mid", "lw": 1.6 if level != "регион" else 1.2}
             ax.plot(sub[x], sub[y], color=palette.get(level), label=f"{level} (n = {n})" if n else level, **style)
-        for mark, b in zip((3, 4, 5), boundaries.get(work, [])):
-            ax.axvline(b - 0.5, color="#444", ls="--", lw=0.8)
+        marks = list(zip((3, 4, 5), boundaries.get(work, [])))
+        if marks:   # the boundaries: one collection of dashed lines across the panel, widening the x range as `axvline`
+            xs = [b - 0.5 for _, b in marks]
+            ax.add_collection(matplotlib.collections.LineCollection(
+                [[(v, 0), (v, 1)] for v in xs], transform=ax.get_xaxis_transform(), colors="#444", linestyles="--",
+                linewidths=0.8), autolim=False)
+            ax.update_datalim([(v, 0.0) for v in xs], updatey=False)
+        for mark, b in marks:
             ax.text(b - 0.5, 1.01, f"«{mark}»", fontsize=8, ha="center", va="bottom", transform=ax.get_xaxis_transform())
         ax.set_title(work, loc="left", fontsize=10, pad=14)
         ax.set_ylim(bottom=0)

@@ -3,6 +3,7 @@ import matplotlib
 import matplotlib.collections
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
 from shnor_utils.reporting import charts
 
@@ -220,8 +221,9 @@ def test_score_distributions_draw_the_data_and_the_boundaries():
     steps = {ln.get_label(): (list(ln.get_xdata()), list(ln.get_ydata())) for ln in ax.lines if ln.get_drawstyle() == "steps-mid"}
     assert steps == {"школа (n = 30)": ([0, 1, 2, 3, 4], [10.0, 20.0, 40.0, 20.0, 10.0]),
                      "регион (n = 900)": ([0, 1, 2, 3, 4], [5.0, 25.0, 40.0, 25.0, 5.0])}
-    bounds = sorted(ln.get_xdata()[0] for ln in ax.lines if ln.get_linestyle() == "--")
-    assert bounds == [1.5, 2.5, 3.5]                         # between the last score of a mark and the first of the next
+    dashed = [c for c in ax.collections if c.get_linestyle()[0][1] is not None]     # the boundaries: one dashed collection
+    assert len(dashed) == 1
+    assert sorted(seg[0][0] for seg in dashed[0].get_segments()) == [1.5, 2.5, 3.5]   # between marks' scores
     assert [t.get_text() for t in ax.texts if t.get_text().startswith("«")] == ["«3»", "«4»", "«5»"]
     assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= 40
     # tick labels: the ticks matplotlib chooses for these limits, inside them, decimal commas, ≥ 9 pt
@@ -233,9 +235,18 @@ def test_score_distributions_draw_the_data_and_the_boundaries():
         assert [t.get_text() for t in ticks] == [charts.ru_number(round(v, 9)) for v in values]
     assert [t.get_text() for t in charts.tick_texts(ax, "y")][:3] == ["0", "10", "20"]
     # one grid line per tick label, drawn under the data
-    grids = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection)]
+    grids = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection) and c not in dashed]
     assert sorted(len(c.get_segments()) for c in grids) == sorted(len(charts.tick_texts(ax, a)) for a in "xy")
     assert all(c.get_zorder() < min(ln.get_zorder() for ln in ax.lines) for c in grids)
+    plt.close(fig)
+
+
+def test_a_boundary_past_the_scores_widens_the_axis():
+    # «5» from score 6 while nobody has more than 4: the boundary at 5.5 is still inside the panel
+    fig = charts.score_distributions(_tiny_distribution(), x="балл", y="доля", hue="уровень", col="работа",
+                                     boundaries={"МА-4": [2, 3, 6]})
+    # data and boundaries span 0 … 5.5, matplotlib's 5 % margins: −0.275 … 5.775
+    assert fig.axes[0].get_xlim() == pytest.approx((-0.275, 5.775))
     plt.close(fig)
 
 
