@@ -160,19 +160,28 @@ def _static_ticks(ax) -> None:
             xy = (loc, 0) if name == "x" else (0, loc)
             ax.text(*xy, label, transform=trans, ha=ha, va=va, fontsize=size, color=color)._shnor_tick = name
         if grid and locs:
-            segments = [[(v, 0), (v, 1)] if name == "x" else [(0, v), (1, v)] for v in locs]
-            lines = matplotlib.collections.LineCollection(
-                segments, colors=rc["grid.color"], linewidths=rc["grid.linewidth"], linestyles=rc["grid.linestyle"],
-                alpha=rc["grid.alpha"], capstyle=rc["lines.solid_capstyle"],
+            at, span = _across(locs)
+            ax.add_artist(matplotlib.lines.Line2D(
+                *((at, span) if name == "x" else (span, at)), color=rc["grid.color"],
+                linewidth=rc["grid.linewidth"], linestyle=rc["grid.linestyle"], alpha=rc["grid.alpha"],
                 transform=ax.get_xaxis_transform() if name == "x" else ax.get_yaxis_transform(),
-                zorder=0.5 if ax.get_axisbelow() is True else (1.5 if ax.get_axisbelow() == "line" else 2.5))
-            ax.add_collection(lines, autolim=False)
+                zorder=0.5 if ax.get_axisbelow() is True else (1.5 if ax.get_axisbelow() == "line" else 2.5)))
     down = _tick_pad("x") + max((h for _, h in boxes["x"]), default=0) + ax.xaxis.labelpad
     ax.xaxis.set_label_coords(0.5, 0, transform=ax.transAxes + matplotlib.transforms.ScaledTranslation(
         0, -down / 72, fig.dpi_scale_trans))
     aside = _tick_pad("y") + max((w for w, _ in boxes["y"]), default=0) + ax.yaxis.labelpad
     ax.yaxis.set_label_coords(0, 0.5, transform=ax.transAxes + matplotlib.transforms.ScaledTranslation(
         -aside / 72, 0, fig.dpi_scale_trans))
+
+
+def _across(locs) -> tuple[list, list]:
+    """Lines across the axes at `locs` as one line broken by NaN (one SVG path of several segments, not one
+    element each): coordinates along the axis, and 0 … 1 across it."""
+    along, across = [], []
+    for v in locs:
+        along += [v, v, np.nan]
+        across += [0.0, 1.0, np.nan]
+    return along[:-1], across[:-1]
 
 
 def tick_texts(ax, axis: str = "x") -> list:
@@ -572,11 +581,10 @@ def score_distributions(data: pd.DataFrame, *, x: str, y: str, hue: str, col: st
             style = {"drawstyle": "steps-mid", "lw": 1.6 if level != "регион" else 1.2}
             ax.plot(sub[x], sub[y], color=palette.get(level), label=f"{level} (n = {n})" if n else level, **style)
         marks = list(zip((3, 4, 5), boundaries.get(work, [])))
-        if marks:   # the boundaries: one collection of dashed lines across the panel, widening the x range as `axvline`
+        if marks:   # the boundaries: one dashed line of several segments, widening the x range as `axvline`
             xs = [b - 0.5 for _, b in marks]
-            ax.add_collection(matplotlib.collections.LineCollection(
-                [[(v, 0), (v, 1)] for v in xs], transform=ax.get_xaxis_transform(), colors="#444", linestyles="--",
-                linewidths=0.8), autolim=False)
+            ax.add_artist(matplotlib.lines.Line2D(*_across(xs), transform=ax.get_xaxis_transform(), color="#444",
+                                                  ls="--", lw=0.8))
             ax.update_datalim([(v, 0.0) for v in xs], updatey=False)
         for mark, b in marks:
             ax.text(b - 0.5, 1.01, f"«{mark}»", fontsize=8, ha="center", va="bottom", transform=ax.get_xaxis_transform())

@@ -1,6 +1,5 @@
 """Chart geometry a reader relies on."""
 import matplotlib
-import matplotlib.collections
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
@@ -221,9 +220,11 @@ def test_score_distributions_draw_the_data_and_the_boundaries():
     steps = {ln.get_label(): (list(ln.get_xdata()), list(ln.get_ydata())) for ln in ax.lines if ln.get_drawstyle() == "steps-mid"}
     assert steps == {"школа (n = 30)": ([0, 1, 2, 3, 4], [10.0, 20.0, 40.0, 20.0, 10.0]),
                      "регион (n = 900)": ([0, 1, 2, 3, 4], [5.0, 25.0, 40.0, 25.0, 5.0])}
-    dashed = [c for c in ax.collections if c.get_linestyle()[0][1] is not None]     # the boundaries: one dashed collection
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]     # the boundaries: one dashed line, 3 segments
     assert len(dashed) == 1
-    assert sorted(seg[0][0] for seg in dashed[0].get_segments()) == [1.5, 2.5, 3.5]   # between marks' scores
+    xs = [float(v) for v in dashed[0].get_xdata() if v == v]
+    assert xs == [1.5, 1.5, 2.5, 2.5, 3.5, 3.5]                          # between the marks' scores, top to bottom
+    assert [float(v) for v in dashed[0].get_ydata() if v == v] == [0, 1] * 3
     assert [t.get_text() for t in ax.texts if t.get_text().startswith("«")] == ["«3»", "«4»", "«5»"]
     assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= 40
     # tick labels: the ticks matplotlib chooses for these limits, inside them, decimal commas, ≥ 9 pt
@@ -235,10 +236,17 @@ def test_score_distributions_draw_the_data_and_the_boundaries():
         assert [t.get_text() for t in ticks] == [charts.ru_number(round(v, 9)) for v in values]
     assert [t.get_text() for t in charts.tick_texts(ax, "y")][:3] == ["0", "10", "20"]
     # one grid line per tick label, drawn under the data
-    grids = [c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection) and c not in dashed]
-    assert sorted(len(c.get_segments()) for c in grids) == sorted(len(charts.tick_texts(ax, a)) for a in "xy")
-    assert all(c.get_zorder() < min(ln.get_zorder() for ln in ax.lines) for c in grids)
+    grid_x, grid_y = [ln for ln in ax.lines if ln.get_zorder() < 1]
+    for grid, axis in ((grid_x, "x"), (grid_y, "y")):
+        at = [float(v) for v in (grid.get_xdata() if axis == "x" else grid.get_ydata()) if v == v][::2]
+        assert at == [t.get_position()[0 if axis == "x" else 1] for t in charts.tick_texts(ax, axis)]
+    assert grid_x.get_color() == matplotlib.rcParams["grid.color"]
+    assert max(g.get_zorder() for g in (grid_x, grid_y)) < min(ln.get_zorder() for ln in steps_lines(ax))
     plt.close(fig)
+
+
+def steps_lines(ax) -> list:
+    return [ln for ln in ax.lines if ln.get_drawstyle() == "steps-mid"]
 
 
 def test_a_boundary_past_the_scores_widens_the_axis():
