@@ -114,7 +114,8 @@ def share_axis(ax, axis: str = "y") -> None:
 @functools.lru_cache(maxsize=4096)
 def _label_box(text: str, size: float, fonts: tuple) -> tuple[float, float]:
     """Width and height in points of a one-line text at `size` pt laid out as the SVG writer lays it out;
-    measured once per process (tick labels repeat: «0», «5», «10»)."""
+    measured once per process (tick labels repeat: «0», «5», «10»); `fonts` (the theme's font families)
+    is only part of the cache key."""
     from matplotlib.backends.backend_svg import RendererSVG
     from matplotlib.figure import Figure
 
@@ -133,7 +134,7 @@ def _tick_pad(axis: str) -> float:
 
 def _static_ticks(ax) -> None:
     """The ticks of an axes whose data and limits are final turned into plain artists: the grid lines of
-    each axis one collection, the tick labels plain texts, placed and styled as matplotlib draws the
+    each axis one line broken by NaN, the tick labels plain texts, placed and styled as matplotlib draws the
     ticks the locators choose for these limits (the theme draws no tick marks), and the axis labels
     where matplotlib would put them (`labelpad` beyond the widest tick label), computed from the font
     once per process. A tick is five artists built at each save, and each label is measured twice to
@@ -331,7 +332,7 @@ def _grid(ax, values: np.ndarray, *, cmap, rows, cols, vmin=None, vmax=None, ann
         codes = np.tile([matplotlib.path.Path.MOVETO] + [matplotlib.path.Path.LINETO] * 3
                         + [matplotlib.path.Path.CLOSEPOLY], len(rows_i))
         color = rgba[rows_i[0], cols_j[0]]
-        # `add_artist`, not `add_patch`: the limits are set above, and `add_patch` walks every segment for them
+        # `add_artist`, not `add_patch`: the limits are set just below, and `add_patch` walks every segment for them
         ax.add_artist(matplotlib.patches.PathPatch(matplotlib.path.Path(verts, codes), facecolor=color,
                                                    edgecolor="white", linewidth=0.5))
     ax.set_xlim(0, n_cols)
