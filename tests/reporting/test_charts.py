@@ -1,6 +1,8 @@
 """Chart geometry a reader relies on."""
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
 from shnor_utils.reporting import charts
 
@@ -111,14 +113,71 @@ def test_school_by_work_heatmap_names_stay_readable():
     fig = sign_heatmap(data, x="процедура", y="школа", value="признак", title="Рис. 2")
     ax = fig.axes[0]
     assert LABEL_SIZE >= 9
-    sizes = [t.get_fontsize() for t in ax.get_yticklabels() + ax.get_xticklabels()]
-    assert len(sizes) == 46 and min(sizes) >= 9
+    rows, cols = charts.cell_names(ax)            # names are texts beside the cells, not tick labels
+    assert len(rows) == 40 and len(cols) == 6
+    sizes = [t.get_fontsize() for t in rows + cols]
+    assert min(sizes) >= 9
+    assert sorted(t.get_text().replace("\n", " ") for t in rows) == sorted(schools)
+    assert [t.get_text().replace("\n", " ") for t in cols] == sorted(works) and {t.get_rotation() for t in cols} == {90}
     # shown at ≤ 1:1 on an A4 page (≈ 7.3 in of text width at 96 dpi ≈ 700 px) and in 1,100 px of screen
     assert fig.get_figwidth() <= 8.0
     renderer = fig.canvas.get_renderer()
-    names = [t.get_window_extent(renderer) for t in ax.get_yticklabels()]
+    names = [t.get_window_extent(renderer) for t in rows]
     assert _no_overlap(names, axis="y")
     assert min(b.x0 for b in names) >= 0, "school names cut at the left edge"
+    # the names sit left of the cells and the procedures under them, as tick labels would
+    assert max(b.x1 for b in names) <= ax.get_window_extent(renderer).x0
+    assert max(t.get_window_extent(renderer).y1 for t in cols) <= ax.get_window_extent(renderer).y0
+    plt.close(fig)
+
+
+def _cells_by_colour(ax) -> dict:
+    """{hex colour: sorted (column, row) cells} of a heat map drawn as one compound path per colour."""
+    import matplotlib.colors as mcolors
+    from matplotlib.patches import PathPatch
+
+    out = {}
+    for p in ax.patches:
+        if isinstance(p, PathPatch):
+            corners = p.get_path().vertices.reshape(-1, 5, 2)[:, 0]      # each cell: 4 corners and the close
+            out[mcolors.to_hex(p.get_facecolor())] = sorted((int(x), int(y)) for x, y in corners)
+    return out
+
+
+def test_sign_heatmap_cells_are_the_data():
+    from shnor_utils.reporting.charts import sign_heatmap
+
+    # school A: sign in «МА-4», none in «РУ-4»; school B: no data in «МА-4», sign in «РУ-4»
+    data = pd.DataFrame({"школа": ["A", "A", "B", "B"], "процедура": ["МА-4", "РУ-4", "МА-4", "РУ-4"],
+                         "признак": [1.0, 0.0, float("nan"), 1.0]})
+    fig = sign_heatmap(data, x="процедура", y="школа", value="признак")
+    ax = fig.axes[0]
+    rows, cols = charts.cell_names(ax)
+    # rows by number of signs (NaN counted as −1): A = 1 + 0 = 1 before B = −1 + 1 = 0
+    assert [t.get_text() for t in rows] == ["A", "B"] and [t.get_text() for t in cols] == ["МА-4", "РУ-4"]
+    cells = _cells_by_colour(ax)
+    assert cells == {"#d95f02": [(0, 0), (1, 1)], "#eef2f7": [(1, 0)]}       # B × МА-4 left to the grey face
+    assert mcolors_hex(ax.get_facecolor()) == "#d9d9d9"
+    assert ax.get_xlim() == (0, 2) and ax.get_ylim() == (2, 0)
+    plt.close(fig)
+
+
+def mcolors_hex(color) -> str:
+    import matplotlib.colors as mcolors
+    return mcolors.to_hex(color)
+
+
+def test_mark_heatmap_cells_and_counts():
+    t = _crosstab()
+    fig = charts.mark_heatmap(t)
+    ax = fig.axes[0]
+    cells = _cells_by_colour(ax)
+    assert sorted(c for v in cells.values() for c in v) == [(j, i) for j in range(4) for i in range(4)]
+    assert len(cells) == 16                                      # 16 different counts: 16 shades of blue
+    counts = sorted(int(x.get_text()) for x in ax.texts)
+    assert counts == list(range(1, 17))
+    assert [x.get_text() for x in ax.get_xticklabels()] == ["2", "3", "4", "5"]
+    plt.close(fig)
 
 
 def test_ticks_use_decimal_commas_and_one_minus_sign():
@@ -145,3 +204,90 @@ def test_figures_are_inline_svg_with_text_and_fixed_size():
     assert "Отметка по журналу</text>" in svg and "Рис. 4." in svg            # text stays text
     assert f'width="{width * 72:g}pt"' in svg and f'height="{height * 72:g}pt"' in svg   # no tight-bbox crop
     assert svg == svg_of(fig) and "<metadata" not in svg and "<?xml" not in svg
+
+
+def _tiny_distribution():
+    # one work, scores 0–4: school 10/20/40/20/10 %, region 5/25/40/25/5 %; «3» from 2, «4» from 3, «5» from 4
+    rows = [("МА-4", s, "школа", v, 30) for s, v in enumerate([10.0, 20.0, 40.0, 20.0, 10.0])]
+    rows += [("МА-4", s, "регион", v, 900) for s, v in enumerate([5.0, 25.0, 40.0, 25.0, 5.0])]
+    return pd.DataFrame(rows, columns=["работа", "балл", "уровень", "доля", "n"])
+
+
+def test_score_distributions_draw_the_data_and_the_boundaries():
+    fig = charts.score_distributions(_tiny_distribution(), x="балл", y="доля", hue="уровень", col="работа",
+                                     boundaries={"МА-4": [2, 3, 4]}, title="Рис. 5")
+    ax = fig.axes[0]
+    steps = {ln.get_label(): (list(ln.get_xdata()), list(ln.get_ydata())) for ln in ax.lines if ln.get_drawstyle() == "steps-mid"}
+    assert steps == {"школа (n = 30)": ([0, 1, 2, 3, 4], [10.0, 20.0, 40.0, 20.0, 10.0]),
+                     "регион (n = 900)": ([0, 1, 2, 3, 4], [5.0, 25.0, 40.0, 25.0, 5.0])}
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]     # the boundaries: one dashed line, 3 segments
+    assert len(dashed) == 1
+    xs = [float(v) for v in dashed[0].get_xdata() if v == v]
+    assert xs == [1.5, 1.5, 2.5, 2.5, 3.5, 3.5]                          # between the marks' scores, top to bottom
+    assert [float(v) for v in dashed[0].get_ydata() if v == v] == [0, 1] * 3
+    assert [t.get_text() for t in ax.texts if t.get_text().startswith("«")] == ["«3»", "«4»", "«5»"]
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= 40
+    # tick labels: the ticks matplotlib chooses for these limits, inside them, decimal commas, ≥ 9 pt
+    for axis, lim in (("x", ax.get_xlim()), ("y", ax.get_ylim())):
+        ticks = charts.tick_texts(ax, axis)
+        values = [t.get_position()[0 if axis == "x" else 1] for t in ticks]
+        assert len(ticks) >= 3 and all(min(lim) <= v <= max(lim) for v in values)
+        assert all(t.get_fontsize() >= 9 and "." not in t.get_text() and "-" not in t.get_text() for t in ticks)
+        assert [t.get_text() for t in ticks] == [charts.ru_number(round(v, 9)) for v in values]
+    assert [t.get_text() for t in charts.tick_texts(ax, "y")][:3] == ["0", "10", "20"]
+    # one grid line per tick label, drawn under the data
+    grid_x, grid_y = [ln for ln in ax.lines if ln.get_zorder() < 1]
+    for grid, axis in ((grid_x, "x"), (grid_y, "y")):
+        at = [float(v) for v in (grid.get_xdata() if axis == "x" else grid.get_ydata()) if v == v][::2]
+        assert at == [t.get_position()[0 if axis == "x" else 1] for t in charts.tick_texts(ax, axis)]
+    assert grid_x.get_color() == matplotlib.rcParams["grid.color"]
+    assert max(g.get_zorder() for g in (grid_x, grid_y)) < min(ln.get_zorder() for ln in steps_lines(ax))
+    plt.close(fig)
+
+
+def steps_lines(ax) -> list:
+    return [ln for ln in ax.lines if ln.get_drawstyle() == "steps-mid"]
+
+
+def test_a_boundary_past_the_scores_widens_the_axis():
+    # «5» from score 6 while nobody has more than 4: the boundary at 5.5 is still inside the panel
+    fig = charts.score_distributions(_tiny_distribution(), x="балл", y="доля", hue="уровень", col="работа",
+                                     boundaries={"МА-4": [2, 3, 6]})
+    # data and boundaries span 0 … 5.5, matplotlib's 5 % margins: −0.275 … 5.775
+    assert fig.axes[0].get_xlim() == pytest.approx((-0.275, 5.775))
+    plt.close(fig)
+
+
+def test_static_ticks_sit_where_matplotlib_puts_ticks():
+    """The same axes drawn with matplotlib's own ticks and with `_static_ticks`: tick labels and axis labels in
+    the same places (to a pixel: the static ones are placed from the SVG writer's font metrics)."""
+    def axes_with_ticks():
+        charts.setup()
+        fig = plt.figure(figsize=(5, 3))
+        ax = fig.add_subplot()
+        ax.plot([0, 1, 2, 3, 4, 5, 6, 7], [0.5, 3, 9, 12.5, 7, 4, 1, 0])
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("Первичный балл")
+        ax.set_ylabel("% участников")
+        charts._ru_axes(fig)
+        return fig, ax
+
+    fig1, ax1 = axes_with_ticks()
+    fig2, ax2 = axes_with_ticks()
+    charts._static_ticks(ax2)
+    r1, r2 = fig1.canvas.get_renderer(), fig2.canvas.get_renderer()
+    fig1.canvas.draw(), fig2.canvas.draw()
+    for axis in "xy":
+        own = [t for t in (ax1.get_xticklabels() if axis == "x" else ax1.get_yticklabels())
+               if t.get_visible() and t.get_text()]
+        own = [t for t in own if (ax1.get_xlim() if axis == "x" else ax1.get_ylim())[0] <= t.get_position()[0 if axis == "x" else 1]
+               <= (ax1.get_xlim() if axis == "x" else ax1.get_ylim())[1]]
+        static = charts.tick_texts(ax2, axis)
+        assert [t.get_text() for t in own] == [t.get_text() for t in static]
+        for a, b in zip(own, static):
+            ea, eb = a.get_window_extent(r1), b.get_window_extent(r2)
+            assert abs(ea.x0 - eb.x0) < 1 and abs(ea.y0 - eb.y0) < 1 and abs(ea.x1 - eb.x1) < 1
+    for la, lb in ((ax1.xaxis.label, ax2.xaxis.label), (ax1.yaxis.label, ax2.yaxis.label)):
+        ea, eb = la.get_window_extent(r1), lb.get_window_extent(r2)
+        assert abs(ea.x0 - eb.x0) < 1.5 and abs(ea.y0 - eb.y0) < 1.5
+    plt.close(fig1), plt.close(fig2)
