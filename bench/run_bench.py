@@ -8,8 +8,11 @@ for a quick run), on the same sample of `vpr_objectivity` school reports (the fi
            (on `--naive-sample` of the sample, same cache);
   floor    the template's cells in-process, no kernel (bench/floor.py), in `--workers` processes;
   dask     the batch on a Dask local cluster of `--workers` one-thread workers (largest size only);
+  all      our batch on the school reports of ALL templates of `--all-sample` schools (the region's
+           school reports are of five templates, not one);
 and, for every size of `--sizes` and `--ingest-sizes` (default adds 3000): dataset load + validation and
-indicator computation in a child process, with its peak memory.
+indicator computation in a child process, with its peak memory; for the sizes of `--ingest-sizes`
+also the warm batch on the sample, for the memory of the process tree and of a kernel.
 
 bench/results.json: the figures of the largest size at the top level (the keys the README explains),
 every size under `by_size`. Not a test: numbers, not verdicts.
@@ -99,10 +102,39 @@ def write_params(data: Path, out_dir: Path, runs_dir: Path) -> Path:
     return params
 
 
+SCHOOL_TEMPLATES = ("vpr_objectivity", "gia_results", "indicator_dynamics", "teacher_deficits", "school_passport")
+
+
+def write_all_params(data: Path, out_dir: Path, runs_dir: Path, school_ids: list[str]) -> Path:
+    """Every school template, for the schools `school_ids` (the plan's `filter`)."""
+    params = out_dir.parent / f"{out_dir.name}.yaml"
+    params.write_text(yaml.safe_dump({
+        "title": "Бенчмарк", "dataset": str(data), "year": 2026, "region_name": "Бенчмарк",
+        "output": str(out_dir), "runs_dir": str(runs_dir), "excel": False,
+        "reports": [{"template": t, "scopes": ["school"], "filter": {"school_id": school_ids}} for t in SCHOOL_TEMPLATES]},
+        allow_unicode=True), encoding="utf-8")
+    return params
+
+
+def all_templates(data: Path, work: Path, ids: list[str], workers: int) -> dict:
+    """Our batch on the school reports of every template of the schools `ids` (after one warm-up run
+    that makes the cache)."""
+    params = write_all_params(data, work / "all", work / "all-runs", ids)
+    res = batch(params, 0, workers)
+    recs = [json.loads(p.read_text(encoding="utf-8")) for p in (res["output"] / ".state" / "runs").glob("*.json")]
+    by_template: dict = {}
+    for r in recs:
+        if r.get("ok"):
+            by_template.setdefault(r["run_id"].split("__")[0], []).append(r["seconds"])
+    return {"all_templates_s_median_by_template": {t: round(statistics.median(v), 3) for t, v in sorted(by_template.items())},"all_templates_reports": res["reports"], "all_templates_reports_per_min": res["reports_per_min"],
+            "all_templates_report_s_median": res["report_s_median"],
+            "all_templates_tree_peak_mb": res["tree_peak_mb"], "all_templates_kernel_peak_mb": res["kernel_peak_mb"]}
+
+
 def batch(params: Path, sample: int, workers: int, *extra) -> dict:
     """One `shnor run` of the sample (forced), with its wall time, memory and per-report records."""
     cmd = [sys.executable, "-m", "shnor_utils.cli", "run", str(params), "--workers", str(workers),
-           "--limit", str(sample), "--force", *extra]
+           *(["--limit", str(sample)] if sample else []), "--force", *extra]
     wall, summary, tree, kernel = run_sampled(cmd)
     cfg = yaml.safe_load(params.read_text(encoding="utf-8"))
     out = Path(cfg["output"])
@@ -191,6 +223,7 @@ def main() -> int:
     ap.add_argument("--ingest-sizes", default="3000", help="further sizes measured for ingest and memory only")
     ap.add_argument("--sample", type=int, default=12, help="school reports per variant")
     ap.add_argument("--naive-sample", type=int, default=4)
+    ap.add_argument("--all-sample", type=int, default=8, help="schools whose reports of every template are run")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
@@ -207,18 +240,25 @@ def main() -> int:
         data = region(n)
         row = {"dataset_mb": round(sum(p.stat().st_size for p in data.glob("*.csv")) / 2**20, 1), **ingest(data)}
         res["by_size"][str(n)] = row
-        if n in ingest_only:
-            continue
         work = WORK / f"s{n}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         params = write_params(data, work / "output", work / "runs")
+        if n in ingest_only:   # memory only: the warm batch on the sample
+            print(f"  память: наш пакет, {args.sample} отчётов…", flush=True)
+            warm = batch(params, args.sample, args.workers)
+            row.update({"tree_peak_mb": warm["tree_peak_mb"], "kernel_peak_mb": warm["kernel_peak_mb"],
+                        "batch_reports_per_min": warm["reports_per_min"], "report_s_median": warm["report_s_median"]})
+            Path(args.out).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
+            continue
         print(f"  наш пакет (тёплые ядра), {args.sample} отчётов…", flush=True)
         warm = batch(params, args.sample, args.workers)
         row.update({"batch_reports_per_min": warm["reports_per_min"], "report_s_median": warm["report_s_median"],
                     "html_s_median": warm["html_s_median"], "tree_peak_mb": warm["tree_peak_mb"],
                     "kernel_peak_mb": warm["kernel_peak_mb"], **output_sizes(warm["output"])})
         ids = school_ids(warm["output"])
+        print(f"  наш пакет, все шаблоны школ, {args.all_sample} школ…", flush=True)
+        row.update(all_templates(data, work, ids[: args.all_sample], args.workers))
         print("  свежее ядро на каждый отчёт (--isolation fresh)…", flush=True)
         row["fresh_reports_per_min"] = batch(params, args.sample, args.workers, "--isolation", "fresh")["reports_per_min"]
         print("  пол: ячейки шаблона в процессе, без ядра…", flush=True)
@@ -234,7 +274,7 @@ def main() -> int:
     top = res["by_size"][str(max(sizes))]
     for key in ("report_s_median", "floor_s_median", "batch_reports_per_min", "floor_reports_per_min",
                 "fresh_reports_per_min", "naive_reports_per_min", "html_bytes_median", "output_bytes_per_school",
-                "dask_overhead_ratio"):
+                "dask_overhead_ratio", "all_templates_reports_per_min", "all_templates_report_s_median"):
         res[key] = top.get(key)
     for key in ("tree_peak_mb", "kernel_peak_mb", "ingest_s", "indicators_s", "ingest_peak_mb"):
         res[key] = {n: row.get(key) for n, row in res["by_size"].items() if row.get(key) is not None}
