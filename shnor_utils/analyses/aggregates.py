@@ -23,7 +23,7 @@ import pandas as pd
 from shnor_utils.analyses.context import compute as context
 from shnor_utils.analyses.objectivity import compute as O
 from shnor_utils.analyses.shnor import compute as shnor
-from shnor_utils.data.snapshot import AGGREGATES
+from shnor_utils.data.snapshot import AGGREGATES, keep_if_intact, seal
 from shnor_utils.reporting.report import Report
 from shnor_utils.safeio import atomic_folder
 
@@ -101,7 +101,7 @@ def write_aggregates(ds, meth, folder) -> Path:
     renamed into place only when complete. Kept while the snapshot folder (keyed by the files and the
     methodology) is."""
     target = Path(folder) / AGGREGATES
-    if target.exists():
+    if target.exists() and keep_if_intact(target):
         return target
     src = Whole(ds, meth)
     with atomic_folder(target) as tmp:
@@ -114,4 +114,5 @@ def write_aggregates(ds, meth, folder) -> Path:
                     continue
             with open(tmp / f"{name}.pkl", "wb") as fh:
                 pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        seal(tmp)
     return target

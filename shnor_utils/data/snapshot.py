@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +72,7 @@ def read_snapshot(folder, *, lazy: bool = False) -> Dataset:
 
 PARTS = "parts"   # subfolder of a snapshot: one folder per municipality
 AGGREGATES = "aggregates"   # subfolder of a snapshot: the region-wide aggregates (`analyses.aggregates`)
+SIZES = "sizes.json"  # in PARTS and AGGREGATES: every file's size, to find a folder damaged after it was written
 INDEX = "index.json"  # in PARTS: which tables of the whole region are non-empty, the schools' municipalities
 
 
@@ -84,7 +87,7 @@ def write_partitions(ds: Dataset, folder) -> Path:
     the tables' order; tables without `school_id` (schools itself, region-wide lists) are not copied
     (`read_partition` takes them from the whole snapshot). Written once, atomically, like the snapshot."""
     parts = Path(folder) / PARTS
-    if parts.exists():
+    if parts.exists() and keep_if_intact(parts):
         return parts
     schools = ds.tables["schools"]
     with atomic_folder(parts) as tmp:
@@ -97,7 +100,32 @@ def write_partitions(ds: Dataset, folder) -> Path:
             target.mkdir()
             for name, frame in keyed.items():
                 frame[frame["school_id"].isin(ids)].reset_index(drop=True).to_parquet(target / f"{name}.parquet")
+        seal(tmp)
     return parts
+
+
+def seal(folder: Path) -> None:
+    """Record the size of every file of a cache folder being written (before it is renamed into place)."""
+    folder = Path(folder)
+    sizes = {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
+    (folder / SIZES).write_text(json.dumps(sizes, ensure_ascii=False), encoding="utf-8")
+
+
+def keep_if_intact(folder: Path) -> bool:
+    """Whether every file `seal` recorded in a cache folder is there with its size. A folder damaged
+    after it was written (a truncated or deleted file, a foreign file, no record at all) is removed,
+    with a note, so that it is written again: the cache is only a copy of the dataset folder."""
+    folder = Path(folder)
+    try:
+        sizes = json.loads((folder / SIZES).read_text(encoding="utf-8"))
+        ok = all((folder / rel).is_file() and (folder / rel).stat().st_size == n for rel, n in sizes.items())
+    except (OSError, ValueError, AttributeError):
+        ok = False
+    if not ok:
+        print(f"Кэш пакета повреждён ({folder.parent.name}/{folder.name}), он будет создан заново", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
+        _INDEXES.clear()
+    return ok
 
 
 @dataclass

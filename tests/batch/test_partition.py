@@ -210,3 +210,32 @@ def test_prepare_writes_the_partitions_and_aggregates_a_batch_kernel_reads(regio
     finally:
         session._MEMO.clear()
         R._DERIVED.clear()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete", "no record"])
+def test_a_damaged_partition_or_aggregate_folder_is_found_and_written_again(demo_small, tmp_path, capsys, damage):
+    # the cache is only a copy: a partition or aggregate file cut short or lost after the batch wrote it
+    # (a full disk, a hand clean-up) must not be read by a kernel — prepare writes the folder again
+    from shnor_utils.data.snapshot import SIZES, partition_path
+    meth = load_methodology()
+    ds = load_dataset(demo_small, methodology=meth, errors_csv=False)
+    snap = write_snapshot(ds, tmp_path / "dataset-x")
+    A.write_aggregates(ds, meth, snap)
+    write_partitions(ds, snap)
+    victims = [partition_path(snap, "reg99_m002") / "vpr.parquet", sorted((snap / AGGREGATES).glob("*.pkl"))[0]]
+    before = [v.read_bytes() for v in victims]
+    for v in victims:
+        if damage == "truncate":
+            v.write_bytes(v.read_bytes()[: v.stat().st_size // 3])
+        elif damage == "delete":
+            v.unlink()
+        else:
+            (v.parent if v.parent.name == AGGREGATES else v.parent.parent).joinpath(SIZES).unlink()
+    A.write_aggregates(ds, meth, snap)
+    write_partitions(ds, snap)
+    assert [v.read_bytes() for v in victims] == before
+    assert capsys.readouterr().err.count("Кэш пакета повреждён") == 2
+    # an intact folder is kept as it is, silently
+    A.write_aggregates(ds, meth, snap)
+    write_partitions(ds, snap)
+    assert capsys.readouterr().err == ""
