@@ -55,6 +55,11 @@ class LocalPool:
                 raise
 
 
+def _call(step, run):
+    """A task on the cluster: `step` (scattered once to every worker) on one run."""
+    return step(run)
+
+
 def slices(runs: list, n: int) -> list[list]:
     """`runs` cut, in their order, into `n` contiguous slices of (nearly) equal length."""
     size, extra = divmod(len(runs), n)
@@ -116,11 +121,14 @@ class DaskCluster:
         workers = self.workers() or [None]
         futures = []
         try:
+            # the step (a partial with the batch's config, provenance and NavMap of every run, ≈ 150 B a
+            # run) is sent to every worker once, not pickled again with each of thousands of tasks
+            shared = client.scatter(step, broadcast=True, hash=False)
             for addr, part in zip(workers, slices(runs, len(workers))):
                 where = {"workers": [addr], "allow_other_workers": True} if addr else {}
                 # a worker takes its queued tasks by priority, later submissions first unless told:
                 # the plan's order is the priority (higher runs first)
-                futures += [client.submit(step, r, key=f"shnor-{r.run_id}-{r.key}", pure=False,
+                futures += [client.submit(_call, shared, r, key=f"shnor-{r.run_id}-{r.key}", pure=False,
                                           priority=len(runs) - len(futures) - i, **where) for i, r in enumerate(part)]
             for fut in as_completed(futures):
                 record(fut.result())
