@@ -90,6 +90,9 @@ class DaskCluster:
 
     def __exit__(self, *exc) -> None:
         if self.client is not None:
+            if self.warming and self.stop is not None:   # warmed, but the batch stopped before its runs
+                self.client.cancel(self.warming)
+                self._on_every(self.stop, self.workers())
             self.client.close()
             self.client = None
 
@@ -134,6 +137,7 @@ class DaskCluster:
                 record(fut.result())
         finally:
             client.cancel(futures + self.warming)
+            self.warming = []
             if self.stop is not None:
                 self._on_every(self.stop, workers)
 
