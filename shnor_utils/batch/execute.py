@@ -54,9 +54,12 @@ _lock = threading.Lock()
 def kernel_for(cfg: BatchConfig) -> WarmKernel:
     """This thread's warm kernel (started on its first report)."""
     kernel = getattr(_kernels, "kernel", None)
+    # fresh isolation = a new kernel for every report (recycled after each one)
+    recycle = 1 if cfg.isolation == "fresh" else cfg.recycle_after
+    if kernel is not None and (kernel.cwd, kernel.timeout, kernel.recycle_after) != (Path(cfg.templates), cfg.timeout, recycle):
+        kernel.stop()   # a cluster worker's kernel of an earlier batch with other settings
+        kernel = None
     if kernel is None:
-        # fresh isolation = a new kernel for every report (recycled after each one)
-        recycle = 1 if cfg.isolation == "fresh" else cfg.recycle_after
         kernel = WarmKernel(cwd=cfg.templates, timeout=cfg.timeout, recycle_after=recycle)
         _kernels.kernel = kernel
         with _lock:

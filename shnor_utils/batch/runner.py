@@ -20,7 +20,7 @@ import time
 from shnor_utils.batch.backends import LocalPool, backend
 from shnor_utils.batch.changes import publish_changes
 from shnor_utils.batch.config import BatchConfig
-from shnor_utils.batch.execute import Result, execute, stop_kernels
+from shnor_utils.batch.execute import Result, execute, kernel_for, stop_kernels
 from shnor_utils.batch.lock import OutputLock, clean_leftovers, command_line
 from shnor_utils.batch.nav import NavMap
 from shnor_utils.batch.plan import Run, load_params, plan, select
@@ -42,8 +42,9 @@ def run_batch(params_path, *, workers: int | None = None, only_scope: list[str] 
     The output folder is locked for the whole batch (lock.py): a second batch on it is refused."""
     t0, out = time.perf_counter(), out or sys.stdout
     cfg = load_params(params_path)
-    with locked(cfg):
-        return _run_batch(cfg, t0, out, workers=workers, only_scope=only_scope, limit=limit, force=force,
+    workers = max(1, workers or cfg.workers or os.cpu_count() or 1)
+    with locked(cfg), backend(scheduler, workers) as pool:
+        return _run_batch(cfg, t0, out, pool, workers=workers, only_scope=only_scope, limit=limit, force=force,
                           dry_run=dry_run, retry_failed=retry_failed, scheduler=scheduler, pdf=pdf, isolation=isolation,
                           docx=docx)
 
@@ -60,11 +61,10 @@ def locked(cfg: BatchConfig) -> OutputLock:
     return lock
 
 
-def _run_batch(cfg: BatchConfig, t0: float, out, *, workers, only_scope, limit, force, dry_run, retry_failed,
+def _run_batch(cfg: BatchConfig, t0: float, out, pool, *, workers, only_scope, limit, force, dry_run, retry_failed,
                scheduler, pdf, isolation, docx=False) -> int:
     cfg.pdf = cfg.pdf if pdf is None else pdf
     cfg.isolation = isolation or cfg.isolation
-    workers = max(1, workers or cfg.workers or os.cpu_count() or 1)
     options = json.dumps({"scope": only_scope, "limit": limit, "pdf": cfg.pdf, "isolation": cfg.isolation,
                           **({"docx": True} if docx else {})})   # without --docx: the fingerprint of before
     manifest, fp = Manifest(cfg.output), fingerprint(cfg, options)
@@ -75,6 +75,8 @@ def _run_batch(cfg: BatchConfig, t0: float, out, *, workers, only_scope, limit, 
               f"({time.perf_counter() - t0:.1f} с). Оглавление: {cfg.output / 'index.html'}", file=out)
         return 0
 
+    if not dry_run:   # a cluster's workers start their kernels while the data is prepared here
+        pool.start(functools.partial(warm_up, cfg=cfg), stop_kernels)
     meth, ds, indicators = prepare(cfg)
     t_prepared = time.perf_counter()
     runs = select(plan(cfg, ds.schools), only_scope, limit)
@@ -89,7 +91,6 @@ def _run_batch(cfg: BatchConfig, t0: float, out, *, workers, only_scope, limit, 
     provenance = provenance_of(cfg, ds, meth, package_digest())
     provenance["templates"] = {t: sha256_file(cfg.templates / f"{t}.ipynb") for t in sorted({r.template for r in runs})}
     release_tables(ds, keep=("schools",))   # the kernels read the snapshot; the driver needs only schools
-    pool = backend(scheduler, workers)
     where = pool.where if scheduler else f"{pool.where}, ядра: {cfg.isolation}"
     print(f"Набор параметров: {cfg.path}; данные: {cfg.dataset}; отчётов: {len(runs)}, выполнить {len(todo)}, "
           f"актуальны {len(skipped)}; {where}", file=out, flush=True)
@@ -129,6 +130,18 @@ def build(run: Run, cfg: BatchConfig, provenance: dict, nav: NavMap | None = Non
         return Result.failed(run, time.perf_counter() - start, exc)
     timings = {**res.timings, "html_s": html["html_s"], "write_s": round(res.timings["write_s"] + html["write_s"], 3)}
     return Result(run, True, time.perf_counter() - start, timings=timings)
+
+
+def warm_up(cfg: BatchConfig) -> None:
+    """A cluster worker before its first run: the batch code imported (unpickling this function
+    did it) and the kernel of the thread that runs its tasks started. A kernel that does not come
+    up now is started (and its failure reported) by the first run."""
+    kernel = kernel_for(cfg)
+    if kernel.client is None:
+        try:
+            kernel.start()
+        except Exception:
+            pass
 
 
 def _build_all(cfg: BatchConfig, todo: list, total: int, pool, provenance: dict, sidecars: Sidecars,

@@ -24,12 +24,16 @@ fail_on = ""          # entity that raises (while flag_file exists)
 flag_file = ""
 sleep_on = ""         # entity whose cell sleeps 120 s
 die_on = ""           # entity whose kernel dies
-sleep_all = 0.0       # seconds every report sleeps'''
+sleep_all = 0.0       # seconds every report sleeps
+pid_file = ""         # file each report appends «kernel pid, entity» to'''
 
 PROBE_BODY = '''import os, time
 from shnor_utils.session import open_report
 rep = open_report(dataset, template="probe", scope=scope, entity_id=entity_id, year=year, region_name=region_name, cache=cache)
 rep.title("Проба пакета")
+if pid_file:
+    with open(pid_file, "a") as f:
+        f.write(f"{os.getpid()} {entity_id}\\n")
 time.sleep(sleep_all)
 if entity_id == fail_on and (not flag_file or os.path.exists(flag_file)):
     raise RuntimeError("сбой для проверки")
@@ -46,7 +50,7 @@ def make_templates(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    types = {"fail_on": "str", "flag_file": "str", "sleep_on": "str", "die_on": "str", "sleep_all": "float"}
+    types = {"fail_on": "str", "flag_file": "str", "sleep_on": "str", "die_on": "str", "sleep_all": "float", "pid_file": "str"}
     nb.metadata["shnor"] = {"title": "Проба", "scopes": ["school", "municipality", "region"], "tables": ["schools", "vpr"],
                             "parameters": {"dataset": {"type": "str", "required": True},
                                            "scope": {"type": "str", "required": True}, "entity_id": {"type": "str", "required": True},
