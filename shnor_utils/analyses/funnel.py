@@ -38,8 +38,9 @@ def _select(rows: pd.DataFrame, indicator_id: str, year: int, exam: str | None, 
 def _pooled(ind: pd.DataFrame, indicator_id: str, year: int, exam, subjects) -> tuple[float, float, pd.DataFrame]:
     """(Σ numerator, Σ denominator of the region rows, per-school sums of the school rows) of one
     selection; rows hidden in `ind` (privacy) enter no sum."""
-    region = _select(ind[ind["level"] == "region"], indicator_id, year, exam, subjects)
-    rows = _select(ind[ind["level"] == "school"], indicator_id, year, exam, subjects)
+    ind = _select(ind, indicator_id, year, exam, subjects)   # the selection first: no copy of the region's table
+    region = ind[ind["level"] == "region"]
+    rows = ind[ind["level"] == "school"]
     rows = rows[~hidden(rows)]
     pooled = rows.groupby("entity_id")[["numerator", "denominator"]].sum()
     return float(region["numerator"].sum()), float(region["denominator"].sum()), pooled

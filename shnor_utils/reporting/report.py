@@ -450,10 +450,11 @@ def _known_years(indicators: pd.DataFrame) -> list:
     dynamics rows do not choose the default year."""
     if not len(indicators):
         return []
-    known = indicators[indicators["flag"].ne("forecast").fillna(True)]
-    # a dynamics row (`…_dd`) compares a year with the one before: of a forecast year it is no data
-    known = known[~known["indicator_id"].astype("string").str.endswith("_dd").fillna(False)]
-    return sorted(known["year"].dropna().unique().tolist())
+    # a dynamics row (`…_dd`) compares a year with the one before: of a forecast year it is no data;
+    # masks only, no copy of a region's table (millions of rows)
+    known = (indicators["flag"].ne("forecast").fillna(True).to_numpy(dtype=bool)
+             & ~indicators["indicator_id"].astype("string").str.endswith("_dd").fillna(False).to_numpy(dtype=bool))
+    return sorted(indicators["year"][known].dropna().unique().tolist())
 
 
 _DERIVED: dict = {}
