@@ -202,12 +202,25 @@ class Report:
     def note(self, text: str) -> None:
         display_html(f'<p class="shnor-small">{esc(plain(self.meth, text))}</p>')
 
-    def attention(self, findings: list[Finding]) -> None:
-        """«На что обратить внимание»: every flag in plain Russian with its rule and source."""
+    def attention(self, findings: list[Finding], *, notes: bool = False) -> None:
+        """«На что обратить внимание»: every flag in plain Russian with its rule and source. With
+        `notes` (a one-page report), each distinct rule and source is written once, as a numbered note
+        under the list, and the findings carry only its number."""
         findings = [replace(f, text=plain(self.meth, f.text), rule=plain(self.meth, f.rule),
                             source=plain(self.meth, f.source)) for f in findings]
-        items = "".join(f.html() for f in findings) or "<li>Существенных отклонений не выявлено.</li>"
-        display_html(f'<div class="shnor-attention"><h2>На что обратить внимание</h2><ul>{items}</ul></div>')
+        if not notes:
+            items = "".join(f.html() for f in findings)
+            tail = ""
+        else:
+            numbers: dict[str, int] = {}
+            for f in findings:
+                if f.basis():
+                    numbers.setdefault(f.basis(), len(numbers) + 1)
+            items = "".join(f.html(numbers.get(f.basis())) for f in findings)
+            tail = "".join(f'<li><sup>{n}</sup> {esc(text)}</li>' for text, n in numbers.items())
+            tail = f'<ol class="shnor-notes">{tail}</ol>' if tail else ""
+        items = items or "<li>Существенных отклонений не выявлено.</li>"
+        display_html(f'<div class="shnor-attention"><h2>На что обратить внимание</h2><ul>{items}</ul>{tail}</div>')
 
     def table(self, frame: pd.DataFrame, caption: str | None = None, *, row_classes: list | None = None) -> None:
         """Show a presentation frame (Russian headers, values already formatted) as an escaped table."""

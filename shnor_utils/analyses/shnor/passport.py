@@ -24,7 +24,7 @@ from shnor_utils.analyses.dynamics import compute as dynamics
 from shnor_utils.analyses.shnor import present as S
 from shnor_utils.analyses.shnor.analysis import SPEC
 from shnor_utils.analyses.shnor.watch import INDICATOR as WATCH
-from shnor_utils.reporting.html import Finding, ci_level, fmt_num, fmt_pct, plural, threshold_text
+from shnor_utils.reporting.html import Finding, ci_level, display_html, esc, fmt_num, fmt_pct, plural, threshold_text
 from shnor_utils.reporting.report import Report
 
 MAX_FINDINGS = 7
@@ -111,21 +111,31 @@ def status_lines(rep: Report) -> list[str]:
         basis = _basis(rep, year + 1)
         lines.append(f"По результатам {year} г. школа {'войдёт' if will else 'не войдёт'} в перечень на {year + 1} г. (прогноз)"
                      + (f": {basis}." if will and basis else "."))
-    lines.append(f"Процедура оценивается по правилу, если участников не меньше "
-                 f"{rep.meth.threshold('low_results_rule.min_participants')} (собственный минимум правила); выводы по "
-                 f"показателям ниже делаются при n не меньше {rep.meth.threshold('small_groups.min_for_share')}.")
     return lines
 
 
+def status_note(rep: Report) -> str:
+    """The two minimums in one sentence: the rule's own and the one of conclusions on shares."""
+    return (f"Процедура оценивается по правилу, если участников не меньше "
+            f"{rep.meth.threshold('low_results_rule.min_participants')} (собственный минимум правила); выводы по "
+            f"показателям ниже делаются при n не меньше {rep.meth.threshold('small_groups.min_for_share')}.")
+
+
+STATUS_ROWS = ("Процедур с низкими результатами", "Школа риска", "В перечне ШНОР на год")
+
+
 def status_table(rep: Report) -> pd.DataFrame:
-    """Low procedures, risk school, list status for the two years before the report year, the report
-    year and the forecast year."""
+    """Low procedures, risk school, list status (rows) for the two years before the report year, the
+    report year and the forecast year (columns): three short rows, whatever the number of years."""
     summary = S.passport_summary(rep)
     if summary.empty:
         return summary
-    keep = summary[summary["Год"].between(rep.year - 2, rep.year + 1)].copy()
-    keep["Год"] = keep["Год"].map(lambda y: f"{y} (прогноз)" if y > rep.year else str(y))
-    return keep[["Год", "Процедур с низкими результатами", "Школа риска", "В перечне ШНОР на год"]].reset_index(drop=True)
+    keep = summary[summary["Год"].between(rep.year - 2, rep.year + 1)]
+    out = {"": list(STATUS_ROWS)}
+    for _, r in keep.iterrows():
+        y = int(r["Год"])
+        out[f"{y} (прогноз)" if y > rep.year else str(y)] = [r[c] for c in STATUS_ROWS]
+    return pd.DataFrame(out)
 
 
 def watch_table(rep: Report) -> tuple[pd.DataFrame, list]:
@@ -133,7 +143,18 @@ def watch_table(rep: Report) -> tuple[pd.DataFrame, list]:
     table, classes = S.watch_table(rep)
     if table.empty:
         return table, classes
-    return table.drop(columns=[c for c in ("Школа", "Код") if c in table]), classes
+    # «До смены статуса» already says whether the procedure is low now («станет» / «перестанет быть низким»);
+    # one effect for every row is said once, in the caption (`watch_caption`)
+    drop = ["Школа", "Код", "Статус процедуры"] + (["Если статус сменится"] if table["Если статус сменится"].nunique() == 1 else [])
+    return table.drop(columns=[c for c in drop if c in table]), classes
+
+
+def watch_caption(rep: Report) -> str:
+    """The caption of the «на грани» table, with the one effect of all its rows when they share it."""
+    table, _ = S.watch_table(rep)
+    effects = table["Если статус сменится"].unique() if len(table) else []
+    tail = f": при смене статуса любой из них школа {effects[0]}" if len(effects) == 1 else ""
+    return f"Процедуры «на грани» правила {S.rule_share(rep)} %{tail}"
 
 
 def watch_note(rep: Report) -> str:
@@ -238,23 +259,23 @@ def findings(rep: Report) -> list[Finding]:
         will = nxt["value"].iloc[0] == 1
         out.append(Finding(f"По результатам {year} г. школа {'войдёт в' if will else 'выйдет из'} перечень на {year + 1} г. (прогноз).",
                            rule=rule_text(rep), source=src, severity="warning"))
-    table, classes = watch_table(rep)
+    table, classes = S.watch_table(rep)
     moving = table[[c == "shnor-flag" for c in classes]] if len(table) else table
     if len(moving):
         # flips of one school all go one way: it is listed for next year (and would leave) or not (and would enter)
         effect = moving["Если статус сменится"].iloc[0]
-        items = "; ".join(f"{r['Процедура']} ({r['До смены статуса']})" for _, r in moving.iterrows())
+        items = "; ".join(moving["Процедура"])     # how far each one is: the «на грани» table below
         out.append(Finding(f"На грани правила {S.rule_share(rep)} %: школа {effect}, если сменится статус любой из "
-                           f"процедур: {items}.",
+                           f"процедур: {items} (таблица «Процедуры на грани»).",
                            rule=rep.meth.words.name(WATCH), source=src, severity="warning"))
     key, key_classes = key_table(rep)
     worse = key[key["Сравнение с регионом"] == "хуже региона"] if len(key) else key
     if len(worse):      # one line for all of them: the rows are highlighted in the key-indicator table too
-        items = "; ".join(f"{r['Показатель']} — {r['Школа']} (n = {r['n']}), регион {r['Регион']}" for _, r in worse.iterrows())
+        items = "; ".join(f"{r['Показатель']} — {r['Школа']} (n = {r['n']})" for _, r in worse.iterrows())
         many = len(worse) > 1
         out.append(Finding(f"Значимо хуже региона{' — ' + str(len(worse)) + ' ' + plural(len(worse), 'показатель', 'показателя', 'показателей') if many else ''}: "
                            f"{items}.",
-                           rule="интервал школы целиком хуже значения региона (таблица «Ключевые показатели»)",
+                           rule="интервал школы целиком хуже значения региона; значения региона — в таблице «Ключевые показатели»",
                            severity="warning"))
     va = _rows(rep, "school", rep.entity_id, "value_added", year)
     if len(va) and pd.notna(va["flag"].iloc[0]) and va["flag"].iloc[0] == "below_expected":
@@ -282,3 +303,10 @@ def findings(rep: Report) -> list[Finding]:
 def links(rep: Report) -> list[tuple[str, str]]:
     """The school's detailed reports (same folder), the municipality's reports and the index."""
     return [*S.passport_links(rep), ("Все отчёты региона (оглавление)", "../../index.html")]
+
+
+def show_links(rep: Report) -> None:
+    """«Подробные отчёты»: the links with their heading in one block (`shnor-links`), which the
+    printed page leaves out — there is nothing to follow on paper."""
+    items = "".join(f'<li><a href="{esc(href)}">{esc(title)}</a></li>' for title, href in links(rep))
+    display_html(f'<div class="shnor-links"><h2>Подробные отчёты</h2><ul>{items}</ul></div>')
