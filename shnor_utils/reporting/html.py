@@ -114,9 +114,9 @@ class Finding:
             return ""
         return f"Правило: {self.rule}" + (f"; источник: {self.source}" if self.source else "")
 
-    def html(self, note: int | None = None) -> str:
-        """The list item; with `note`, the rule and source are a numbered note (shown under the list)
-        and the item carries only its number."""
+    def html(self, note: int | str | None = None) -> str:
+        """The list item; with `note` («1» or «1,2»), the rule and source are numbered notes (shown
+        under the list) and the item carries only their numbers."""
         icon = {"flag": "⚠", "warning": "•", "info": "ℹ"}.get(self.severity, "•")
         extra = ""
         if note is not None:
