@@ -130,7 +130,7 @@ def status_table(rep: Report) -> pd.DataFrame:
     if summary.empty:
         return summary
     keep = summary[summary["Год"].between(rep.year - 2, rep.year + 1)]
-    out = {"": list(STATUS_ROWS)}
+    out = {"Показатель": list(STATUS_ROWS)}
     for _, r in keep.iterrows():
         y = int(r["Год"])
         out[f"{y} (прогноз)" if y > rep.year else str(y)] = [r[c] for c in STATUS_ROWS]
