@@ -108,11 +108,21 @@ class Finding:
     source: str = ""
     severity: str = "info"   # info | warning | flag
 
-    def html(self) -> str:
+    def basis(self) -> str:
+        """«Правило: …; источник: …» (empty without either)."""
+        if not (self.rule or self.source):
+            return ""
+        return f"Правило: {self.rule}" + (f"; источник: {self.source}" if self.source else "")
+
+    def html(self, note: int | str | None = None) -> str:
+        """The list item; with `note` («1» or «1,2»), the rule and source are numbered notes (shown
+        under the list) and the item carries only their numbers."""
         icon = {"flag": "⚠", "warning": "•", "info": "ℹ"}.get(self.severity, "•")
         extra = ""
-        if self.rule or self.source:
-            extra = f'<div class="shnor-rule">Правило: {esc(self.rule)}{"; источник: " + esc(self.source) if self.source else ""}</div>'
+        if note is not None:
+            extra = f'<sup class="shnor-noteref">{note}</sup>'
+        elif self.basis():
+            extra = f'<div class="shnor-rule">{esc(self.basis())}</div>'
         return f'<li class="shnor-{self.severity}"><span>{icon}</span> {esc(self.text)}{extra}</li>'
 
 

@@ -252,15 +252,32 @@ class Report:
     def note(self, text: str) -> None:
         display_html(f'<p class="shnor-small">{esc(plain(self.meth, text))}</p>')
 
-    def attention(self, findings: list[Finding]) -> None:
-        """«На что обратить внимание»: every flag in plain Russian with its rule and source."""
+    def attention(self, findings: list[Finding], *, notes: bool = False) -> None:
+        """«На что обратить внимание»: every flag in plain Russian with its rule and source. With
+        `notes` (a one-page report), each distinct rule and source is written once, as a numbered note
+        under the list, and the findings carry only its number."""
         findings = [replace(f, text=plain(self.meth, f.text), rule=plain(self.meth, f.rule),
                             source=plain(self.meth, f.source)) for f in findings]
-        items = "".join(f.html() for f in findings) or "<li>Существенных отклонений не выявлено.</li>"
-        display_html(f'<div class="shnor-attention"><h2>На что обратить внимание</h2><ul>{items}</ul></div>')
+        if not notes:
+            items = "".join(f.html() for f in findings)
+            tail = ""
+        else:   # rules and sources numbered apart: findings of one rule, or of one document, share its note
+            numbers: dict[str, int] = {}
+            refs = []
+            for f in findings:
+                texts = ([f"Правило: {f.rule}"] if f.rule else []) + ([f"Источник: {f.source}"] if f.source else [])
+                refs.append(",".join(str(numbers.setdefault(t, len(numbers) + 1)) for t in texts) or None)
+            items = "".join(f.html(ref) for f, ref in zip(findings, refs))
+            tail = "".join(f'<li><sup>{n}</sup> {esc(text)}</li>' for text, n in numbers.items())
+            tail = f'<ol class="shnor-notes">{tail}</ol>' if tail else ""
+        items = items or "<li>Существенных отклонений не выявлено.</li>"
+        display_html(f'<div class="shnor-attention"><h2>На что обратить внимание</h2><ul>{items}</ul>{tail}</div>')
 
-    def table(self, frame: pd.DataFrame, caption: str | None = None, *, row_classes: list | None = None) -> None:
-        """Show a presentation frame (Russian headers, values already formatted) as an escaped table."""
+    def table(self, frame: pd.DataFrame, caption: str | None = None, *, row_classes: list | None = None,
+              collapsed: str | None = None) -> None:
+        """Show a presentation frame (Russian headers, values already formatted) as an escaped table.
+        With `collapsed` (the text of its summary line), the table is folded in a `<details>` block on
+        screen and left out of print (a full list behind a short table of what matters)."""
         if frame is None or frame.empty:
             self.note("Нет данных для таблицы.")
             return
@@ -280,8 +297,12 @@ class Report:
         files = download_links([plain(self.meth, c) for c in frame.columns],
                                [[cell_text(v) for v in row] for row in frame.itertuples(index=False)],
                                plain(self.meth, caption) if caption else None)
-        display_html(f'{cap}<table class="shnor-table"><thead><tr>{head}</tr></thead>'
-                      f'<tbody>{"".join(body)}</tbody></table>{files}')
+        markup = (f'{cap}<table class="shnor-table"><thead><tr>{head}</tr></thead>'
+                  f'<tbody>{"".join(body)}</tbody></table>{files}')
+        if collapsed:
+            markup = (f'<details class="shnor-full"><summary>{esc(plain(self.meth, collapsed))}</summary>'
+                      f'{markup}</details>')
+        display_html(markup)
 
     def _entity_marks(self, frame: pd.DataFrame) -> dict:
         """{column position: (kind, ids per row)} of the «Школа» / «Муниципалитет» columns of a

@@ -221,3 +221,49 @@ def test_mean_score_interval_by_hand():
     counts = pd.DataFrame({"score_sum": [180.0], "score_sq": [50.0**2 + 60.0**2 + 70.0**2], "scored_n": [3]})
     r = _mean_rows(counts, "gia_mean_score", "score_sum", "scored_n", "score_sq", 1.96).iloc[0]
     assert r.value == 60 and r.ci_high - 60 == pytest.approx(11.316, abs=1e-3)
+
+
+# ---- a school's page: the significant changes first, the full list folded (issue 14, point 2) -----------
+def _cells(table_html: str) -> list[list[str]]:
+    import html as _html
+    import re
+    return [[_html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table_html, re.S)]
+
+
+def test_school_page_shows_significant_changes_first(demo_small):
+    import re
+    from tests.reporting.inprocess import render
+
+    sid = "edu990003"
+    page = render("indicator_dynamics", dataset=demo_small, scope="school", entity_id=sid, year=2026)
+    section = page[page.index("Показатели по годам"):]
+    folded = re.search(r'<details class="shnor-full">(.*?)</details>', section, re.S)
+    assert folded, "the full list is folded in a <details> block"
+    main = _cells(re.search(r'<table class="shnor-table">(.*?)</table>', section[:folded.start()], re.S).group(1))
+    head, body = main[0], main[1:]
+    classes = [r[head.index("Динамика")] for r in body]
+    assert body and set(classes) <= {"отрицательная", "положительная"}
+    assert classes == sorted(classes, key=lambda c: c != "отрицательная")          # negative ones first
+    full = _cells(re.search(r'<table class="shnor-table">(.*?)</table>', folded.group(1), re.S).group(1))
+    assert len(full) - 1 > len(body)
+
+    # independently, from the indicator table: the school's changes of 2026 of the catalogue's indicators
+    ds = load_dataset(demo_small, methodology=METH)
+    ind = compute_all(ds, METH)
+    dd = ind[(ind["level"] == "school") & (ind["entity_id"] == sid) & (ind["year"] == 2026)
+             & ind["indicator_id"].str.endswith("_dd")]
+    dd = dd[dd["indicator_id"].str[:-3].isin(list(D.catalogue(METH)))]
+    stable = int((dd["flag"] == "stable").sum())
+    significant = int(dd["flag"].isin(["positive", "negative"]).sum())
+    assert stable > 0 and len(body) == significant
+    assert (dd["flag"] == "negative").sum() == classes.count("отрицательная")
+    text = re.sub(r"<[^>]+>", "", section[:folded.start()])
+    n_word = {1: "показатель", 2: "показателя", 3: "показателя", 4: "показателя"}.get(stable % 10, "показателей")
+    if 11 <= stable % 100 <= 14:
+        n_word = "показателей"
+    assert f"Без существенных изменений — {stable} {n_word}" in text, text[-600:]
+    assert "Полный список" in text
+    # on paper: the folded list is left out
+    css = (ROOT / "shnor_utils" / "html" / "report" / "report.css").read_text(encoding="utf-8")
+    assert re.search(r"@media print\{[^}]*details\.shnor-full\{display:none\}", css)

@@ -50,6 +50,9 @@ def render(template: str, **kw) -> str:
     from shnor_utils.batch.render import to_html
 
     nb = nbformat.v4.new_notebook()
+    # the template's own metadata (title, layout) stays in an executed notebook, as papermill keeps it
+    template_nb = nbformat.read(ROOT / "notebooks" / "templates" / f"{template}.ipynb", as_version=4)
+    nb.metadata["shnor"] = template_nb.metadata.get("shnor", {})
     cell = nbformat.v4.new_code_cell("")
     cell.outputs = outputs_of(template, **kw)
     nb.cells = [cell]

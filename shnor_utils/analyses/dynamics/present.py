@@ -9,7 +9,7 @@ import pandas as pd
 from shnor_utils.analyses.dynamics import compute
 from shnor_utils.analyses.dynamics.compute import CLASS_RU, DIRECTION_RU, plan_fact, tolerance, unsupported
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, ci_level, fmt_num, plain, threshold_text
+from shnor_utils.reporting.html import Finding, ci_level, fmt_num, plain, plural, threshold_text
 
 MAX_LISTED = 8
 
@@ -146,6 +146,46 @@ def dynamics_table(rep: Report) -> tuple[pd.DataFrame, list]:
         out.append(row)
         classes.append({"negative": "shnor-flag", "positive": "shnor-ok", "small_group": "shnor-small"}.get(cls, ""))
     return pd.DataFrame(out), classes
+
+
+SIGNIFICANT = ("negative", "positive")   # the order of the short table of a school: worse first
+
+
+def row_class_keys(table: pd.DataFrame) -> pd.Series:
+    """The class of each row of `dynamics_table` as its key («negative», «stable», …; None without one)."""
+    back = {ru: key for key, ru in CLASS_RU.items()}
+    return table["Динамика"].map(back) if len(table) else pd.Series(dtype=object)
+
+
+def significant_rows(table: pd.DataFrame, classes: list) -> tuple[pd.DataFrame, list]:
+    """The rows of `dynamics_table` with a significant change: negative first, then positive, each in
+    the table's (catalogue) order — the short table a school's page shows first."""
+    keys = row_class_keys(table)
+    order = [i for k in SIGNIFICANT for i in table.index[keys == k]]
+    return table.loc[order].reset_index(drop=True), [classes[i] for i in order]
+
+
+def _count(n: int) -> str:
+    return f"{n} {plural(n, 'показатель', 'показателя', 'показателей')}"
+
+
+def quiet_sentence(rep: Report, table: pd.DataFrame) -> str:
+    """«Без существенных изменений — 128 показателей; …»: what the short table leaves out, counted
+    from the full table, and where the full list is."""
+    keys = row_class_keys(table)
+    stable = int((keys == "stable").sum())
+    unrated = int((~keys.isin([*SIGNIFICANT, "stable"])).sum())
+    word = rep.meth.words.flag("stable")
+    text = f"{word[:1].upper()}{word[1:]} — {_count(stable)}"
+    if unrated:   # «у 1 показателя», «у 2 показателей», «у 21 показателя»
+        text += (f"; ещё у {unrated} {plural(unrated, 'показателя', 'показателей', 'показателей')} изменение не "
+                 "оценивается (мало участников или нет данных прошлого года)")
+    return text + (f". Полный список ({_count(len(table))}) — в свёрнутой таблице ниже и в её файле CSV "
+                   "(в печатной версии не показывается).")
+
+
+def full_list_summary(table: pd.DataFrame) -> str:
+    return f"Все показатели ({len(table)}): значения по годам и динамика — развернуть"
 
 
 def chart_series(rep: Report, indicator_id: str, **filters) -> pd.DataFrame:

@@ -23,8 +23,7 @@ from shnor_utils.analyses import ALL
 from shnor_utils.analyses.dynamics import compute as dynamics
 from shnor_utils.analyses.shnor import present as S
 from shnor_utils.analyses.shnor.analysis import SPEC
-from shnor_utils.analyses.shnor.watch import INDICATOR as WATCH
-from shnor_utils.reporting.html import Finding, ci_level, fmt_num, fmt_pct, plural, threshold_text
+from shnor_utils.reporting.html import Finding, ci_level, display_html, esc, fmt_num, fmt_pct, plural, threshold_text
 from shnor_utils.reporting.report import Report
 
 MAX_FINDINGS = 7
@@ -111,21 +110,31 @@ def status_lines(rep: Report) -> list[str]:
         basis = _basis(rep, year + 1)
         lines.append(f"По результатам {year} г. школа {'войдёт' if will else 'не войдёт'} в перечень на {year + 1} г. (прогноз)"
                      + (f": {basis}." if will and basis else "."))
-    lines.append(f"Процедура оценивается по правилу, если участников не меньше "
-                 f"{rep.meth.threshold('low_results_rule.min_participants')} (собственный минимум правила); выводы по "
-                 f"показателям ниже делаются при n не меньше {rep.meth.threshold('small_groups.min_for_share')}.")
     return lines
 
 
+def status_note(rep: Report) -> str:
+    """The two minimums in one sentence: the rule's own and the one of conclusions on shares."""
+    return (f"Процедура оценивается по правилу, если участников не меньше "
+            f"{rep.meth.threshold('low_results_rule.min_participants')} (собственный минимум правила); выводы по "
+            f"показателям ниже делаются при n не меньше {rep.meth.threshold('small_groups.min_for_share')}.")
+
+
+STATUS_ROWS = ("Процедур с низкими результатами", "Школа риска", "В перечне ШНОР на год")
+
+
 def status_table(rep: Report) -> pd.DataFrame:
-    """Low procedures, risk school, list status for the two years before the report year, the report
-    year and the forecast year."""
+    """Low procedures, risk school, list status (rows) for the two years before the report year, the
+    report year and the forecast year (columns): three short rows, whatever the number of years."""
     summary = S.passport_summary(rep)
     if summary.empty:
         return summary
-    keep = summary[summary["Год"].between(rep.year - 2, rep.year + 1)].copy()
-    keep["Год"] = keep["Год"].map(lambda y: f"{y} (прогноз)" if y > rep.year else str(y))
-    return keep[["Год", "Процедур с низкими результатами", "Школа риска", "В перечне ШНОР на год"]].reset_index(drop=True)
+    keep = summary[summary["Год"].between(rep.year - 2, rep.year + 1)]
+    out = {"Показатель": list(STATUS_ROWS)}
+    for _, r in keep.iterrows():
+        y = int(r["Год"])
+        out[f"{y} (прогноз)" if y > rep.year else str(y)] = [r[c] for c in STATUS_ROWS]
+    return pd.DataFrame(out)
 
 
 def watch_table(rep: Report) -> tuple[pd.DataFrame, list]:
@@ -133,16 +142,29 @@ def watch_table(rep: Report) -> tuple[pd.DataFrame, list]:
     table, classes = S.watch_table(rep)
     if table.empty:
         return table, classes
-    return table.drop(columns=[c for c in ("Школа", "Код") if c in table]), classes
+    # «До смены статуса» already says whether the procedure is low now («станет» / «перестанет быть низким»);
+    # one effect for every row is said once, in the caption (`watch_caption`)
+    # participants and failed in one column «k из n»: at most six columns, the key table alone has seven
+    drop = ["Школа", "Код", "Статус процедуры", "Участников"] + (["Если статус сменится"] if table["Если статус сменится"].nunique() == 1 else [])
+    table = table.assign(**{"Не справились": [f"{f} из {n}" for f, n in zip(table["Не справились"], table["Участников"])]})
+    return table.drop(columns=[c for c in drop if c in table]), classes
+
+
+def watch_caption(rep: Report) -> str:
+    """The caption of the «на грани» table, with the one effect of all its rows when they share it."""
+    table, _ = S.watch_table(rep)
+    effects = table["Если статус сменится"].unique() if len(table) else []
+    effect = effects[0] if len(effects) == 1 else ""
+    tail = f": при смене статуса любой из них {'школа ' if effect.startswith(('войдёт', 'выйдет')) else ''}{effect}" if effect else ""
+    return f"Процедуры «на грани»{tail}"
 
 
 def watch_note(rep: Report) -> str:
     """The watch rule in words (margins from the methodology), without keys or file names."""
     n = int(rep.meth.threshold("low_results_rule.watch_participants"))
-    return (f"«На грани» — процедуры, у которых до смены статуса по правилу {S.rule_share(rep)} % не больше {n} "
-            f"{plural(n, 'участника', 'участников', 'участников')} ниже минимума (при том же числе участников) или доля "
-            f"отличается от порога не больше чем на {threshold_text(rep.meth, 'low_results_rule.watch_pp')} п.п.; "
-            "выделены те, смена статуса которых изменит перечень следующего года.")
+    return (f"«На грани» — до смены статуса процедуры не больше {n} "
+            f"{plural(n, 'участника', 'участников', 'участников')} ниже минимума или не больше "
+            f"{threshold_text(rep.meth, 'low_results_rule.watch_pp')} п.п. до порога; выделены те, что изменят перечень.")
 
 
 # ---- 2. official signs -----------------------------------------------------------------------------
@@ -152,14 +174,14 @@ def sign_ids() -> list[str]:
 
 
 def signs_table(rep: Report) -> tuple[pd.DataFrame, list]:
-    """One row per sign: present in the report year or not, and where (work, n)."""
+    """One row per sign: «нет», or «есть: » and where (work, n) in the report year."""
     rows, classes = [], []
     for sid in sign_ids():
         hit = _flag_value(rep, sid, rep.year)
         where = "; ".join(filter(None, (_where(r.exam, r.subject, r.grade) + (f" (n = {_n(r.denominator)})" if pd.notna(r.denominator) else "")
                                         for r in hit.itertuples()))) if len(hit) else ""
-        rows.append({"Признак": rep.meth.words.name(sid), f"{rep.year} г.": "есть" if len(hit) else "нет",
-                     "Где": where or ("школа в целом" if len(hit) else "—")})
+        rows.append({"Признак": rep.meth.words.name(sid),
+                     f"{rep.year}\u00a0г.": f"есть: {where or 'школа в целом'}" if len(hit) else "нет"})
         classes.append("shnor-flag" if len(hit) else "")
     return pd.DataFrame(rows), classes
 
@@ -167,9 +189,10 @@ def signs_table(rep: Report) -> tuple[pd.DataFrame, list]:
 # ---- 3. key indicators --------------------------------------------------------------------------------
 def _verdict(rep: Report, row, region_value, lower_better: bool) -> str:
     if row.indicator_id == "shnor_fail_share" and pd.notna(row.flag) and row.flag == "low_result":
-        return f"низкий результат по правилу {S.rule_share(rep)} %"   # the rule's own minimum applies here
-    if pd.isna(row.denominator) or row.denominator < rep.meth.threshold("small_groups.min_for_share"):
-        return "мало данных — без вывода"
+        return f"низкий результат (правило {S.rule_share(rep)} %)"   # the rule's own minimum applies here
+    min_n = rep.meth.threshold("small_groups.min_for_share")
+    if pd.isna(row.denominator) or row.denominator < min_n:
+        return f"без вывода: n < {min_n}"
     if pd.isna(row.ci_low) or pd.isna(region_value):
         return "—"
     worse = row.ci_low > region_value if lower_better else row.ci_high < region_value
@@ -238,19 +261,21 @@ def findings(rep: Report) -> list[Finding]:
         will = nxt["value"].iloc[0] == 1
         out.append(Finding(f"По результатам {year} г. школа {'войдёт в' if will else 'выйдет из'} перечень на {year + 1} г. (прогноз).",
                            rule=rule_text(rep), source=src, severity="warning"))
-    table, classes = watch_table(rep)
+    table, classes = S.watch_table(rep)
     moving = table[[c == "shnor-flag" for c in classes]] if len(table) else table
     if len(moving):
         # flips of one school all go one way: it is listed for next year (and would leave) or not (and would enter)
         effect = moving["Если статус сменится"].iloc[0]
-        items = "; ".join(f"{r['Процедура']} ({r['До смены статуса']})" for _, r in moving.iterrows())
-        out.append(Finding(f"На грани правила {S.rule_share(rep)} %: школа {effect}, если сменится статус любой из "
-                           f"процедур: {items}.",
-                           rule=rep.meth.words.name(WATCH), source=src, severity="warning"))
+        k = len(moving)      # which ones and how far: the «на грани» table, with the rule under it
+        out.append(Finding(f"На грани правила {S.rule_share(rep)} %: школа {effect}, если сменится статус "
+                           + (f"процедуры {moving['Процедура'].iloc[0]}" if k == 1 else
+                              f"любой из {k} {plural(k, 'процедуры', 'процедур', 'процедур')}")
+                           + " (таблица «Процедуры на грани» в разделе «Статус»).",
+                           source=src, severity="warning"))
     key, key_classes = key_table(rep)
     worse = key[key["Сравнение с регионом"] == "хуже региона"] if len(key) else key
     if len(worse):      # one line for all of them: the rows are highlighted in the key-indicator table too
-        items = "; ".join(f"{r['Показатель']} — {r['Школа']} (n = {r['n']}), регион {r['Регион']}" for _, r in worse.iterrows())
+        items = "; ".join(f"{r['Показатель']} — {r['Школа']} (n = {r['n']})" for _, r in worse.iterrows())
         many = len(worse) > 1
         out.append(Finding(f"Значимо хуже региона{' — ' + str(len(worse)) + ' ' + plural(len(worse), 'показатель', 'показателя', 'показателей') if many else ''}: "
                            f"{items}.",
@@ -267,7 +292,7 @@ def findings(rep: Report) -> list[Finding]:
     if len(neg):
         k = len(neg)
         out.append(Finding(f"{k} {plural(k, 'показатель', 'показателя', 'показателей')} с существенной отрицательной "
-                           f"динамикой за год — см. отчёт «Динамика показателей».",
+                           f"динамикой за год (отчёт «Динамика показателей»).",
                            rule="изменение больше допуска и вне интервала случайных колебаний",
                            source=rep.meth.source("dynamics.tolerance_pp"), severity="info"))
     out.sort(key=lambda f: SEVERITY.get(f.severity, 3))
@@ -282,3 +307,10 @@ def findings(rep: Report) -> list[Finding]:
 def links(rep: Report) -> list[tuple[str, str]]:
     """The school's detailed reports (same folder), the municipality's reports and the index."""
     return [*S.passport_links(rep), ("Все отчёты региона (оглавление)", "../../index.html")]
+
+
+def show_links(rep: Report) -> None:
+    """«Подробные отчёты»: the links with their heading in one block (`shnor-links`), which the
+    printed page leaves out — there is nothing to follow on paper."""
+    items = "".join(f'<li><a href="{esc(href)}">{esc(title)}</a></li>' for title, href in links(rep))
+    display_html(f'<div class="shnor-links"><h2>Подробные отчёты</h2><ul>{items}</ul></div>')
