@@ -165,7 +165,7 @@ STYLE = """<style>
 .shnor-title h1{margin-bottom:0.2em} .shnor-sub{color:#555;margin-top:0}
 .shnor-table{border-collapse:collapse;font-size:0.92em;margin:0.4em 0 1em}
 .shnor-table th{background:#eef2f7;text-align:left !important;padding:4px 8px;border-bottom:2px solid #aab;vertical-align:bottom}
-.shnor-table td{padding:3px 8px;border-bottom:1px solid #dde;text-align:left !important} .shnor-table td.num{text-align:right !important;white-space:nowrap}
+.shnor-table td{padding:3px 8px;border-bottom:1px solid #dde;text-align:left !important} .shnor-table td.num{text-align:right !important;white-space:nowrap} .shnor-table th.num{text-align:right !important}
 .shnor-caption{font-weight:bold;margin:0.8em 0 0.2em}
 .shnor-attention{border-left:4px solid #d95f02;background:#fff7ef;padding:0.5em 1em;margin:0.5em 0 1em}
 .shnor-attention ul{margin:0.3em 0;padding-left:1em;list-style:none}

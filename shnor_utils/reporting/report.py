@@ -281,13 +281,19 @@ class Report:
         if frame is None or frame.empty:
             self.note("Нет данных для таблицы.")
             return
-        head = "".join(f"<th>{esc(plain(self.meth, c))}</th>" for c in frame.columns)
+        rows = list(frame.itertuples(index=False))
+        # a column is aligned as one: right, header too, when all its cells are numbers (or «—»);
+        # a column that mixes numbers and words («0», «нет») stays left, so no number sits under the
+        # wrong header
+        numeric = [any(_is_numberlike(r[j]) for r in rows) and all(_is_numberlike(r[j]) or _is_blank(r[j]) for r in rows)
+                   for j in range(len(frame.columns))]
+        head = "".join(f'<th{NUM if numeric[j] else ""}>{esc(plain(self.meth, c))}</th>' for j, c in enumerate(frame.columns))
         marks = self._entity_marks(frame)
         body = []
-        for i, row in enumerate(frame.itertuples(index=False)):
+        for i, row in enumerate(rows):
             cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
             cells = "".join(
-                f'<td class="num">{esc(v)}</td>' if _is_numberlike(v)
+                f'<td class="num">{esc(v)}</td>' if numeric[j]
                 else (f'<td data-shnor-{marks[j][0]}="{esc(marks[j][1][i])}">{esc(v)}</td>'
                       if j in marks and marks[j][1][i] else f"<td>{esc(v)}</td>")
                 for j, v in enumerate(row))
@@ -446,6 +452,14 @@ def _small_png(data: str) -> str:
     out = io.BytesIO()
     img.convert("RGBA").quantize(colors=PNG_COLOURS, method=Image.Quantize.FASTOCTREE).save(out, format="PNG", optimize=True)
     return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+NUM = ' class="num"'
+
+
+def _is_blank(v) -> bool:
+    """An empty cell or a dash: no number, no word."""
+    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() in ("", "—", "–", "-")
 
 
 def _is_numberlike(v) -> bool:

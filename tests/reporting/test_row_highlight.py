@@ -80,3 +80,29 @@ def test_chromium_computes_the_highlight(tmp_path):
     assert colours[1] == ["shnor-ok", "rgb(227, 243, 232)"]      # #e3f3e8
     assert colours[3] == ["shnor-flag", "rgb(253, 224, 197)"]
     assert colours[2][1] != "rgb(253, 224, 197)"
+
+
+def test_a_column_is_aligned_as_one(monkeypatch):
+    # numbers right with their header; a column mixing numbers and words («0», «нет») left, every cell of it,
+    # so that no number sits under the next column's header (the passport's status table by year)
+    import pandas as pd
+
+    from shnor_utils.methodology import load_methodology
+    from shnor_utils.reporting import report as R
+
+    shown = []
+    monkeypatch.setattr(R, "display_html", shown.append)
+    rep = R.Report.__new__(R.Report)
+    rep.meth = load_methodology()
+    monkeypatch.setattr(R.Report, "_entity_marks", lambda self, frame: {})
+    frame = pd.DataFrame({"Показатель": ["Процедур", "Школа риска"], "2025": ["2", "нет"], "n": ["115", "—"],
+                          "Средний балл": ["24,3", "7,1"]})
+    rep.table(frame, "проба")
+    page = "".join(shown)
+    heads = re.findall(r"<th([^>]*)>([^<]*)</th>", page)
+    assert heads == [("", "Показатель"), ("", "2025"), (' class="num"', "n"), (' class="num"', "Средний балл")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page.split("<tbody>")[1])
+    cells = [re.findall(r"<td([^>]*)>([^<]*)</td>", r) for r in rows]
+    assert cells[0] == [("", "Процедур"), ("", "2"), (' class="num"', "115"), (' class="num"', "24,3")]
+    assert cells[1] == [("", "Школа риска"), ("", "нет"), (' class="num"', "—"), (' class="num"', "7,1")]
+    assert ".shnor-table th.num{text-align:right" in STYLE
