@@ -62,8 +62,9 @@ def significant(indicators: pd.DataFrame, year: int, level: str, entity_ids) -> 
 COUNT_UNITS = {"шт.", "чел.", "человек", "школ"}   # whole things: «−2 шт.», not «−2,0 шт.»
 
 
-def change_label(meth, row) -> str:
-    """«Доля … (ЕГЭ, Биология, 11 класс): +5,0 п.п.» of a `significant` row."""
+def change_label(meth, row, scope: str | None = None) -> str:
+    """«Доля … (ЕГЭ, Биология, 11 класс): +5,0 п.п.» of a `significant` row; of a school's 0/1 value
+    (`school_values: да/нет` in the catalogue), «Школа в перечне …: нет → да»."""
     entry = meth.words.catalogue(row["indicator_id"])
     name = entry.get("name") or meth.words.name(row["indicator_id"])
     parts = [str(p) for p in (row["exam"], row["subject"]) if pd.notna(p) and str(p)]
@@ -71,6 +72,9 @@ def change_label(meth, row) -> str:
         parts.append(f"{int(row['grade'])} класс")
     unit = entry.get("unit", "")
     v = row["dd"]
+    if scope == "school" and entry.get("school_values") == "да/нет":
+        name = entry.get("school_name") or name
+        return f"{name}{' (' + ', '.join(parts) + ')' if parts else ''}: {'нет → да' if v > 0 else 'да → нет'}"
     sign = "+" if v > 0 else "−" if v < 0 else ""
     digits = 0 if float(abs(v)).is_integer() and unit in COUNT_UNITS else 1 if round(abs(v), 1) > 0 else 2
     amount = fmt_num(abs(v), digits)

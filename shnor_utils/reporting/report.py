@@ -385,7 +385,7 @@ class Report:
             part = sig[sig["flag"] == flag]
             if part.empty:
                 continue
-            labels = [change_label(self.meth, r) for _, r in part.head(limit).iterrows()]
+            labels = [change_label(self.meth, r, self.scope) for _, r in part.head(limit).iterrows()]
             more = f"; и ещё {len(part) - limit} — см. отчёт о динамике показателей" if len(part) > limit else ""
             items.append(f"{word} ({len(part)} {plural(len(part), 'показатель', 'показателя', 'показателей')}): "
                          + "; ".join(labels) + more + ("" if (labels[-1] + more).endswith(".") else "."))

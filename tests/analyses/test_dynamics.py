@@ -267,3 +267,32 @@ def test_school_page_shows_significant_changes_first(demo_small):
     # on paper: the folded list is left out
     css = (ROOT / "shnor_utils" / "html" / "report" / "report.css").read_text(encoding="utf-8")
     assert re.search(r"@media print\{[^}]*details\.shnor-full\{display:none\}", css)
+
+
+def test_a_schools_own_0_1_values_are_said_in_words_not_as_percent(demo_small):
+    # «ШНОР … (школа: 1/0)» of one school was printed «1,0 %», its change «+1,0 п.п.»: a school is in the
+    # list or not (catalogue `school_values: да/нет`); a municipality keeps its share of schools in %
+    from shnor_utils.analyses.dynamics import present as P
+    from shnor_utils.session import open_report
+
+    rep = open_report(demo_small, template="indicator_dynamics", scope="school", entity_id="edu990003", year=2026)
+    table, _ = P.dynamics_table(rep)
+    cat = P.catalogue(rep.meth)
+    rows = table[table["Показатель"].str.startswith((cat["shnor"]["school_name"], cat["risk_school"]["school_name"]))]
+    assert len(rows) == 2
+    years = [c for c in table.columns if c.isdigit()]
+    for _, r in rows.iterrows():
+        assert set(r[years]) <= {"да", "нет", "—"}, r.to_dict()
+        assert r["Изменение"] in ("нет → да", "да → нет", "без изменений")
+        assert "%" not in " ".join(map(str, r.values)) and "п.п." not in " ".join(map(str, r.values))
+    shnor = rows[rows["Показатель"].str.startswith(cat["shnor"]["school_name"])].iloc[0]
+    assert (shnor["2025"], shnor["2026"], shnor["Изменение"]) == ("нет", "да", "нет → да")   # edu990003 entered the list
+    text = " ".join(f.text for f in P.findings(rep))
+    assert "1,0\u00a0%" not in text and f"{cat['shnor']['school_name']}: нет → да (2025 → 2026 г.)" in text
+    mun = open_report(demo_small, template="indicator_dynamics", scope="municipality", entity_id="reg99_m001", year=2026)
+    assert P._unit(mun, cat["shnor"]) == "%" and P._name(mun, cat["shnor"]) == cat["shnor"]["name"]
+    mtable, _ = P.dynamics_table(mun)
+    mrow = mtable[mtable["Показатель"].str.startswith(cat["shnor_positive_dynamics"]["name"])].iloc[0]
+    assert mrow["2026"] == "100,0\u00a0%"   # the municipality's share of its ШНОР schools
+    srow = table[table["Показатель"].str.startswith(cat["shnor_positive_dynamics"]["school_name"])].iloc[0]
+    assert srow["2026"] == "да"

@@ -58,9 +58,23 @@ def positive_share_caption(rep: Report) -> str:
             f"{threshold_text(rep.meth, 'dynamics.shnor_positive_target')} %, {reader_text(rep.meth, 'seed 001')})")
 
 
+YES_NO = "да/нет"   # `school_values` of a catalogue entry whose school value is 1 or 0
+
+
+def _unit(rep: Report, entry: dict) -> str:
+    """The unit a value of `entry` is printed in: a school's 0/1 value as «да / нет» (`school_values`)."""
+    return YES_NO if rep.scope == "school" and entry.get("school_values") == YES_NO else entry.get("unit", "")
+
+
+def _name(rep: Report, entry: dict) -> str:
+    return entry.get("school_name") or entry["name"] if rep.scope == "school" else entry["name"]
+
+
 def _value(v, unit: str) -> str:
     if v is None or pd.isna(v):
         return "—"
+    if unit == YES_NO:
+        return "да" if float(v) >= 0.5 else "нет"
     if unit == "%":
         return fmt_num(v, compute.digits(unit)) + "\u00a0%"
     return fmt_num(v, compute.digits(unit))
@@ -70,6 +84,8 @@ def _dd(v, unit: str) -> str:
     """A change as printed: sign only when it is not zero at the printed precision («0,0», never «−0,0»)."""
     if v is None or pd.isna(v):
         return "—"
+    if unit == YES_NO:   # 0 → 1 or 1 → 0
+        return "нет → да" if v > 0 else "да → нет" if v < 0 else "без изменений"
     v = round(float(v), compute.digits(unit))
     sign = "+" if v > 0 else "−" if v < 0 else ""
     return sign + _value(abs(v), unit).replace("\u00a0%", "\u00a0п.п.")
@@ -126,11 +142,11 @@ def dynamics_table(rep: Report) -> tuple[pd.DataFrame, list]:
     out, classes = [], []
     for (ind, subject, grade, exam), g in s.groupby(["indicator_id", "subject", "grade", "exam"], dropna=False, sort=False):
         entry = cat[ind]
-        unit = entry.get("unit", "")
+        unit = _unit(rep, entry)
         by_year = g.set_index("year")
         if rep.year not in by_year.index:
             continue
-        row = {"Показатель": _label(entry["name"], subject, grade, exam), "Лучше": "↑" if entry["direction"] == "higher" else "↓"}
+        row = {"Показатель": _label(_name(rep, entry), subject, grade, exam), "Лучше": "↑" if entry["direction"] == "higher" else "↓"}
         for y in years:
             row[str(y)] = _value(by_year["value"].get(y), unit)
         cur = by_year.loc[rep.year]
@@ -275,8 +291,10 @@ def findings(rep: Report) -> list[Finding]:
         e = cat[r["indicator_id"]]
         tol = tolerance(e, rep.meth)
         out.append(Finding(
-            f"{_label(e['name'], r['subject'], r['grade'], r['exam'])}: отрицательная динамика, изменение {_dd(r['dd'], e['unit'])} "
-            f"({_value(r['value'], e['unit'])} в {rep.year} г.; n = {_n(r['n_prev'])} / {_n(r['denominator'])}).",
+            (f"{_label(_name(rep, e), r['subject'], r['grade'], r['exam'])}: {_dd(r['dd'], YES_NO)} "
+             f"({rep.year - 1} → {rep.year} г.), отрицательная динамика." if _unit(rep, e) == YES_NO else
+             f"{_label(_name(rep, e), r['subject'], r['grade'], r['exam'])}: отрицательная динамика, изменение {_dd(r['dd'], e['unit'])} "
+             f"({_value(r['value'], e['unit'])} в {rep.year} г.; n = {_n(r['n_prev'])} / {_n(r['denominator'])})."),
             rule=(f"изменение за год; {DIRECTION_RU[e['direction']]}; допуск {fmt_num(tol, 1)}; "
                   f"{level_text(rep)}-процентный интервал изменения не содержит нуля"),
             source=e.get("tolerance_source") or (e["source"] if e.get("tolerance") is not None
