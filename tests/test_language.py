@@ -19,6 +19,8 @@ ALLOWED = {"PDF", "Excel", "CSV", "n"}     # real names a reader knows, and «n�
 ENTITY_CODE = re.compile(r"^(?:edu|reg)\d+(?:_m\d+)?$")   # codes of schools / municipalities (data, as ФИС ОКО shows them)
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 FILE = re.compile(r"\b[\w-]+\.(?:md|yaml|yml|csv|py|ipynb|json|xlsx)\b")
+# notes of the developers to themselves, seen by the methodologist (issue 14: «что считаем опечаткой»)
+INTERNAL = re.compile(r"считаем\s+опечатк\w*|по-видимому,\s+опечатк\w*|что\s+считаем\b", re.I)
 
 
 def visible_text(page: str) -> str:
@@ -34,6 +36,7 @@ def offences(text: str) -> list[str]:
     bad = [t for t in LATIN.findall(text) if t not in ALLOWED]
     bad += [m for m in re.findall(r"\S*_\S*", text)]
     bad += FILE.findall(text)
+    bad += INTERNAL.findall(text)
     return bad
 
 
@@ -41,6 +44,7 @@ def test_lint_finds_what_it_should():
     assert offences("shares of fewer than 10 participants") == ["shares", "of", "fewer", "than", "participants"]
     assert "gia_below_min_dd" in offences("код gia_below_min_dd")
     assert offences("Доля «2» — 5,0 %; ВПР; ОГЭ; ЕГЭ; PDF") == []
+    assert offences("документ печатает «не менее 75 %», что считаем опечаткой") == ["что считаем"]
     assert visible_text("<p>ШНОР</p><details><summary>Сведения о расчёте</summary>sha256 abc</details>") .split() == ["ШНОР"]
 
 

@@ -291,3 +291,22 @@ def test_static_ticks_sit_where_matplotlib_puts_ticks():
         ea, eb = la.get_window_extent(r1), lb.get_window_extent(r2)
         assert abs(ea.x0 - eb.x0) < 1.5 and abs(ea.y0 - eb.y0) < 1.5
     plt.close(fig1), plt.close(fig2)
+
+
+def test_chart_geometry_is_written_to_a_tenth_of_a_point():
+    # matplotlib writes coordinates with up to six digits; a tenth of a point (≈ 0.13 px) is what a reader
+    # can see, and a tenth of a chart's bytes is saved; text and embedded pictures are not touched
+    import re
+
+    import matplotlib.pyplot as plt
+
+    from shnor_utils.reporting.report import svg_of
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0.123456, 1.987654, 2.5], [3.14159, 2.71828, -0.333333])
+    ax.set_title("Доля, 2,75 %")
+    svg = svg_of(fig)
+    plt.close(fig)
+    geometry = re.findall(r'\b(?:d|points|transform|x|y|x1|x2|y1|y2)="([^"]*)"', svg)
+    assert geometry and not any(re.search(r"\d\.\d\d", g) for g in geometry)
+    assert "Доля, 2,75" in svg          # text as it was
+    assert '"-0"' not in svg
