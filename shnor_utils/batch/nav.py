@@ -73,7 +73,9 @@ class NavMap:
         body = self._link_cells(body, run, rel)
         body = add_toc(body)
         bar = self.bar(run, rel)
-        m = _BODY.search(body)
+        # the page's own <body>, after its <head>: the stylesheet in the head may mention «<body» in a comment
+        head = body.find("</head>")
+        m = _BODY.search(body, head if head >= 0 else 0)
         at = m.end() if m else 0
         return body[:at] + STYLE + bar + body[at:]
 

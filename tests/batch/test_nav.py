@@ -69,6 +69,19 @@ def test_municipality_table_cells_link_to_the_schools_reports(batch):
         assert (runs[3].html.parent / urldefrag(href)[0]).resolve().exists(), href
 
 
+def test_the_bar_goes_after_the_pages_own_body_not_into_its_stylesheet(batch):
+    # a stylesheet comment that says «<body>» took the bar (and its </style>) into the head: the rest of
+    # the report's CSS was shown as text on top of every passport of a batch
+    out, runs = batch
+    nav = NavMap.of(runs, out)
+    page = ('<html><head><style>/* a class of <body>: «passport» */ .passport h2{font-size:1.2em}</style></head>'
+            '<body class="jp-Notebook passport"><p>Отчёт</p></body></html>')
+    got = nav.inject(page, runs[1])
+    head, rest = got.split("</head>", 1)
+    assert "<nav" not in head and head.count("</style>") == 1
+    assert rest.startswith('<body class="jp-Notebook passport">') and "<nav" in rest.split("<p>Отчёт</p>")[0]
+
+
 def test_toc_only_in_long_reports():
     short = "<h2>А</h2>" * (TOC_MIN_SECTIONS - 1)
     assert "Содержание" not in add_toc(short)
@@ -123,6 +136,9 @@ def test_every_link_of_a_batch_resolves(probe_batch):
             if target:
                 assert (page.parent / target).resolve().exists(), f"{page.relative_to(out)} → {href}"
     school = (out / "school" / probe_batch["schools"][0] / "probe.html").read_text(encoding="utf-8")
+    for page in pages:   # no markup inside a stylesheet: a bar injected there breaks the page's CSS
+        for css in re.findall(r"<style[^>]*>(.*?)</style>", page.read_text(encoding="utf-8"), flags=re.S):
+            assert "<nav" not in css and "<a " not in css, page.relative_to(out)
     assert '<a href="../../index.html">← Оглавление</a>' in school
     assert '<a href="../../changes.html">Что изменилось</a>' in school
     assert "Что изменилось с прошлого года" in school
