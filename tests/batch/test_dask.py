@@ -54,7 +54,9 @@ def test_on_a_cluster_each_kernel_stays_within_its_slice_of_municipalities(tmp_p
     for pid, entity in lines:
         kernels.setdefault(municipality[entity], set()).add(pid)
     assert len(set().union(*kernels.values())) == 2, kernels            # one warm kernel per worker
-    # 18 runs of 3 municipalities, 9 per worker: only the middle municipality, where the two slices
-    # meet, is run by both kernels (a worker done first may also take the last runs of the other's
-    # slice — the middle one's). Any free worker taking the next run: all three shared.
-    assert [m for m, pids in sorted(kernels.items()) if len(pids) > 1] == ["reg99_m002"], kernels
+    # 18 runs of 3 municipalities, 9 per worker: the middle municipality, where the two slices meet, is
+    # run by both kernels; a worker done first may also take the last runs of the other's slice (Dask's
+    # work stealing: on a loaded machine the third municipality too). Any free worker taking the next
+    # run, as before the slices: both kernels in all three (6 kernel × municipality pairs).
+    pairs = sum(len(pids) for pids in kernels.values())
+    assert pairs <= 5 and len(kernels["reg99_m002"]) == 2, kernels
