@@ -40,10 +40,13 @@ def _pooled(ind: pd.DataFrame, indicator_id: str, year: int, exam, subjects) -> 
     selection; rows hidden in `ind` (privacy) enter no sum."""
     ind = _select(ind, indicator_id, year, exam, subjects)   # the selection first: no copy of the region's table
     region = ind[ind["level"] == "region"]
-    rows = ind[ind["level"] == "school"]
+    return float(region["numerator"].sum()), float(region["denominator"].sum()), _school_sums(ind[ind["level"] == "school"])
+
+
+def _school_sums(rows: pd.DataFrame) -> pd.DataFrame:
+    """Σ numerator and Σ denominator per school of the rows not hidden (privacy)."""
     rows = rows[~hidden(rows)]
-    pooled = rows.groupby("entity_id")[["numerator", "denominator"]].sum()
-    return float(region["numerator"].sum()), float(region["denominator"].sum()), pooled
+    return rows.groupby("entity_id")[["numerator", "denominator"]].sum()
 
 
 def points(rep: Report, indicator_id: str, *, exam: str | None = None, subjects=None) -> tuple[pd.DataFrame, float]:
@@ -61,11 +64,10 @@ def points(rep: Report, indicator_id: str, *, exam: str | None = None, subjects=
         return pd.DataFrame(), float("nan")
     p0 = num / den
     if rep.scope == "school":
-        own = _select(rep.rows_of("school", rep.entity_id), indicator_id, rep.year, exam, subjects)
-        own = own[~hidden(own)]
+        own = _school_sums(_select(rep.rows_of("school", rep.entity_id), indicator_id, rep.year, exam, subjects))
         pooled = pooled.drop(index=rep.entity_id, errors="ignore")
         if len(own):
-            pooled = pd.concat([pooled, own.groupby("entity_id")[["numerator", "denominator"]].sum()]).sort_index()
+            pooled = pd.concat([pooled, own]).sort_index()
     pooled = pooled[pooled["denominator"] > 0]
     t = rep.meth.threshold
     f = funnel(pooled["numerator"].to_numpy(), pooled["denominator"].to_numpy(), levels(rep), p0,

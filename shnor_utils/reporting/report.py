@@ -41,7 +41,8 @@ class Report:
             raise ParameterError(f"неизвестный охват отчёта «{scope}»; допустимо: {', '.join(SCOPES)}")
         self.ds, self.meth, self._indicators = ds, meth, indicators
         self._shared = indicators
-        self._own_hidden = None       # a school report's own hidden values, put back on first use     # the memo of `derived` and the row index belong to the shared table
+        self._own_hidden = None   # a school report's own hidden values, put back on first use
+        # the memos of `derived` / `of_indicators` and the row indexes belong to the shared table
         self.template, self.scope, self.region_name = template, scope, region_name
         self.parameters = parameters or {}
         schools = ds.schools
