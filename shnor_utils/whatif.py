@@ -31,6 +31,7 @@ from shnor_utils.methodology import PACKAGE_CONFIG, Methodology, load_methodolog
 from shnor_utils.methodology.overlay import read_yaml
 from shnor_utils.reporting.html import esc
 from shnor_utils.safeio import atomic_write_bytes, atomic_write_text, inside, neutral, safe_component
+from shnor_utils.data.tables import records
 
 SOURCE = "what-if (shnor whatif --set)"
 ENTER, LEAVE = "появился", "снят"
@@ -306,7 +307,7 @@ def _table(frame: pd.DataFrame) -> str:
         return '<p class="meta">Изменений нет.</p>'
     head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
     body = []
-    for row in frame.itertuples(index=False):
+    for row in records(frame):
         cells = []
         for c, v in zip(frame.columns, row):
             cls = ' class="up"' if v == ENTER else ' class="down"' if v == LEAVE else ""

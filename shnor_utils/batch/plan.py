@@ -9,6 +9,7 @@ from pathlib import Path
 from shnor_utils.batch.config import REPORT_KEYS, SCOPE_ORDER, BatchConfig, load_config
 from shnor_utils.errors import ParameterError
 from shnor_utils.safeio import inside
+from shnor_utils.data.tables import records
 
 # the parameters the plan sets for every run: a report's `parameters:` may not replace them (a page
 # labelled with one school must show that school's data, from the batch's dataset, year and cache)
@@ -189,9 +190,9 @@ def _entities(scope: str, cfg: BatchConfig, schools, chosen) -> list[tuple]:
         m = chosen.drop_duplicates("municipality_id").sort_values("municipality_id")
         return [(r.municipality_id, r.municipality_name, r.municipality_id, r.municipality_name,
                  schools.loc[schools["municipality_id"] == r.municipality_id, "school_id"].tolist())
-                for r in m.itertuples()]
+                for r in records(m, index=True)]
     s = chosen.sort_values(["municipality_id", "school_id"])
-    return [(r.school_id, r.school_name, r.municipality_id, r.municipality_name, [r.school_id]) for r in s.itertuples()]
+    return [(r.school_id, r.school_name, r.municipality_id, r.municipality_name, [r.school_id]) for r in records(s, index=True)]
 
 
 def by_partition(runs: list[Run]) -> list[Run]:

@@ -31,6 +31,7 @@ import pandas as pd
 from shnor_utils.data.formats.common import norm, text
 from shnor_utils.errors import InputError
 from shnor_utils.safeio import atomic_write_text, neutral_frame
+from shnor_utils.data.tables import records
 
 FILE_NAME = "school_directory.csv"
 RULE_USER = "файл соответствий пользователя"
@@ -133,7 +134,7 @@ def _years(tables: dict, entries: list) -> dict:
     out: dict = {}
     for frame in tables.values():
         if "school_id" in frame and "year" in frame:
-            for sid, year in frame[["school_id", "year"]].drop_duplicates().itertuples(index=False):
+            for sid, year in records(frame[["school_id", "year"]].drop_duplicates()):
                 if pd.notna(year):
                     out.setdefault(sid, set()).add(int(year))
     for e in entries:
@@ -179,7 +180,7 @@ def _user_links(path) -> list:
         raise InputError("нет обязательных столбцов", file=str(path), column="old_id, new_id",
                          expected="old_id,new_id[,comment]: прежний и новый логин школы")
     out = []
-    for i, r in enumerate(frame.itertuples(index=False), start=2):
+    for i, r in enumerate(records(frame), start=2):
         old, new = text(r.old_id).lower(), text(r.new_id).lower()
         if old and new and old != new:
             comment = text(getattr(r, "comment", "")) if "comment" in frame.columns else ""

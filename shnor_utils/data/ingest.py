@@ -42,6 +42,7 @@ from shnor_utils.data.formats.workbook import open_workbook
 from shnor_utils.data.validation import Failures, safe_text, validate_table
 from shnor_utils.safeio import atomic_write_bytes, atomic_write_text, make_temp_dir, neutral_frame
 from shnor_utils.data.schema import TABLES
+from shnor_utils.data.tables import records
 
 REPORT_JSON, REPORT_TEXT, REPORT_HTML = "ingest_report.json", "ingest_report.txt", "ingest_report.html"
 REJECTED_ROWS = "rejected_rows.csv"
@@ -369,7 +370,7 @@ def quarantine_rows(tables: dict, evidence: dict) -> tuple[dict, list]:
                                failures=failures)
         bad = {}
         if len(failures):
-            for f in failures.frame().itertuples(index=False):
+            for f in records(failures.frame()):
                 rule = f.rule + (f" (ожидалось: {f.expected})" if f.expected else "")
                 bad.setdefault(int(f.row), (f.column, rule))
         if name == "vpr":
@@ -410,7 +411,7 @@ def _scale_evidence(extracts: list, meth, report: IngestReport) -> dict:
     keys = set()
     for e in extracts:
         frame = pd.concat(e.tables.get("vpr", []) or [pd.DataFrame(columns=["year", "subject", "grade"])])
-        keys |= {(int(y), s, int(g)) for y, s, g in frame[["year", "subject", "grade"]].drop_duplicates().itertuples(index=False)}
+        keys |= {(int(y), s, int(g)) for y, s, g in records(frame[["year", "subject", "grade"]].drop_duplicates())}
     evidence, proven, seen = {}, {}, []
     for key in keys:
         scale = meth.vpr_scale(*key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+from collections import namedtuple
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,3 +128,22 @@ def trim_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):   # not glibc (macOS, musl): nothing to do
         pass
+
+
+_ROW_TYPES: dict = {}
+
+
+def records(frame: pd.DataFrame, index: bool = False):
+    """The rows of `frame` as named tuples: the same rows, fields and values as `frame.itertuples(index=…)`
+    (name «Pandas»), but the tuple class is made once per column set, not on every call. pandas builds
+    a new `namedtuple` class on each `itertuples`, ≈ 2 ms: a report that iterates a few dozen small
+    frames paid tens of milliseconds for it."""
+    fields = (["Index"] if index else []) + [str(c) for c in frame.columns]
+    key = tuple(fields)
+    cls = _ROW_TYPES.get(key)
+    if cls is None:
+        if len(_ROW_TYPES) > 512:   # bounded: a kernel runs many reports
+            _ROW_TYPES.clear()
+        cls = _ROW_TYPES[key] = namedtuple("Pandas", fields, rename=True)
+    arrays = ([frame.index] if index else []) + [frame.iloc[:, k] for k in range(frame.shape[1])]
+    return map(cls._make, zip(*arrays))

@@ -32,6 +32,7 @@ from shnor_utils.data.schema import TABLES, Column, Table
 from shnor_utils.errors import InputError
 from shnor_utils.methodology import Methodology
 from shnor_utils.safeio import atomic_write_bytes, neutral_frame, safe_component
+from shnor_utils.data.tables import records
 
 TRUE_WORDS = {"true", "1", "да", "yes", "истина", "t", "y", "д"}
 FALSE_WORDS = {"false", "0", "нет", "no", "ложь", "f", "n", "н"}
@@ -180,7 +181,7 @@ def failure_error(failures: pd.DataFrame, root: Path, *, write_report: bool = Tr
                          expected=first["expected"], got=first["got"])
     else:
         lines = [str(InputError(r.rule, file=r.file, row=int(r.row), column=r.column, expected=r.expected, got=r.got))
-                 for r in listing.head(SHOWN).itertuples(index=False)]
+                 for r in records(listing.head(SHOWN))]
         paths = failures["path"].unique()
         shown = f" (показаны первые {SHOWN})" if total > SHOWN else ""
         head = f"найдено ошибочных значений: {total}{shown}" if len(paths) == 1 else \

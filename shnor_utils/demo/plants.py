@@ -8,6 +8,7 @@ import pandas as pd
 from shnor_utils.demo._world import (LOW_TEMPLATES, MA, RU, TASK_PROCEDURES, VPR_SUBJECTS, _ABSENT, _MIN_LOW_N, _MIN_SIGN_N,
     _World)
 from shnor_utils.demo.schools import _ability, _members, _pick, _sittings
+from shnor_utils.data.tables import records
 
 
 # ---- ВПР participants -------------------------------------------------------------------------
@@ -33,10 +34,10 @@ def _vpr_frame(w: _World) -> pd.DataFrame:
     vf["ability"] = _ability(w, vf.school.to_numpy(), vf.year.to_numpy(), vf.subject.to_numpy(),
                              vf.pupil.to_numpy(), vf.group.to_numpy(), rng)
     scales = {(yy, ss, gg): w.meth.vpr_scale(yy, w.subjects[ss], gg)
-              for yy, ss, gg in vf[["year", "subject", "grade"]].drop_duplicates().itertuples(index=False)}
+              for yy, ss, gg in records(vf[["year", "subject", "grade"]].drop_duplicates())}
     proc_keys = vf[["proc", "year", "subject", "grade"]].drop_duplicates("proc").sort_values("proc")
     lookup = np.array([[scales[(yy, ss, gg)].max, *(scales[(yy, ss, gg)].min[m] for m in (3, 4, 5))]
-                       for _, yy, ss, gg in proc_keys.itertuples(index=False)])
+                       for _, yy, ss, gg in records(proc_keys)])
     for col, idx in (("smax", 0), ("min3", 1), ("min4", 2), ("min5", 3)):
         vf[col] = lookup[vf.proc.to_numpy(), idx]
     return vf
@@ -195,7 +196,7 @@ def _low_options(w: _World, vf: pd.DataFrame, gf: pd.DataFrame) -> dict:
             ["school", "year", "grade", "group", "rule_key", "procedure", "kind", "subject_name"]])
     ids = w.schools.school_id.to_numpy()
     opts = {}
-    for r in pd.concat(parts, ignore_index=True).itertuples(index=False):
+    for r in records(pd.concat(parts, ignore_index=True)):
         opts.setdefault((int(r.school), w.years.index(int(r.year))), []).append(
             {"school": int(r.school), "school_id": str(ids[r.school]), "year": int(r.year), "procedure": r.procedure,
              "kind": r.kind, "subject": r.subject_name, "grade": int(r.grade), "group": int(r.group),

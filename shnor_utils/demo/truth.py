@@ -7,6 +7,7 @@ import pandas as pd
 from shnor_utils.demo._world import RISK_FACTORS, _World
 from shnor_utils.demo.plants import _in_procedures, _sign_procedures, _vpr_groups
 from shnor_utils.demo.vpr import _spearman_by_group
+from shnor_utils.data.tables import records
 
 
 # ---- risk profiles and the official list ---------------------------------------------------------
@@ -64,18 +65,18 @@ def _audit(w: _World, vf: pd.DataFrame, gf: pd.DataFrame) -> None:
     planted |= {(e["school_id"], e["year"], e["subject"], e["grade_from"]) for e in w.truth["sign_cohort_jump"]
                 if e["direction"] == "drop"}
     ci = _sign1_groups(p.assign(x=p.score), ["year", "subject", "grade"], z, n_min)
-    un1 = [e for e in map(lambda r: _entry(w, r), ci.itertuples())
+    un1 = [e for e in map(lambda r: _entry(w, r), records(ci, index=True))
            if (e["school_id"], e["year"], e["subject"], e["grade"]) not in planted]
     oge = gf[(gf.exam == "ОГЭ") & gf.subject.isin([w.subj_code(s) for s, _ in _sign_procedures(w)])]
     ci = _sign1_groups(oge.assign(x=oge.score), ["year", "subject"], z, n_min)
-    un1 += [{**_entry(w, r, grade=9), "exam": "ОГЭ"} for r in ci.itertuples()]
+    un1 += [{**_entry(w, r, grade=9), "exam": "ОГЭ"} for r in records(ci, index=True)]
     mism = {(e["school_id"], e["year"], e["subject"], e["grade"]) for e in w.truth["sign_mark_mismatch"]}
     q = p[p.journal.notna()]
     rho = _spearman_by_group(q.group.to_numpy(), q.score.to_numpy(), q.journal.to_numpy())
     n = q.groupby("group").size()
     g = _vpr_groups(vf)
     neg = g.loc[rho.index[(rho < w.rule("objectivity_signs.spearman_below")).to_numpy() & (n >= n_min).to_numpy()]]
-    un2 = [e for e in map(lambda r: _entry(w, r), neg.itertuples())
+    un2 = [e for e in map(lambda r: _entry(w, r), records(neg, index=True))
            if (e["school_id"], e["year"], e["subject"], e["grade"]) not in mism]
     jumps = _cohort_jumps(w, p, k_iqr, n_min)
     jump_planted = {(e["school_id"], e["year"], e["subject"]) for e in w.truth["sign_cohort_jump"]}
@@ -113,7 +114,7 @@ def _cohort_jumps(w: _World, p: pd.DataFrame, k_iqr: float, n_min: int) -> list:
     for (year, subject), part in k.groupby(["year", "subject"]):
         q25, q75 = part.K.quantile(0.25), part.K.quantile(0.75)
         fence = [float(q25 - k_iqr * (q75 - q25)), float(q75 + k_iqr * (q75 - q25))]
-        for r in part[(part.K < fence[0]) | (part.K > fence[1])].itertuples():
+        for r in records(part[(part.K < fence[0]) | (part.K > fence[1])], index=True):
             out.append({"school_id": w.sid(r.school)[0], "year": int(year), "subject": w.subjects[int(subject)],
                         "K": round(float(r.K), 3), "direction": "drop" if r.K > fence[1] else "rise",
                         "fence": [round(f, 3) for f in fence]})

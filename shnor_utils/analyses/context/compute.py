@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from shnor_utils.methodology import Methodology
+from shnor_utils.data.tables import records
 
 NO_INDEX = "нет данных об индексе"
 
@@ -48,7 +49,7 @@ def school_results(vpr: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     if "wave" in v:
         v = v[v["wave"].fillna("весна") != "осень"]
     works = v[["year", "subject", "grade"]].drop_duplicates()
-    works["max"] = [getattr(meth.vpr_scale(int(y), s, int(g)), "max", np.nan) for y, s, g in works.itertuples(index=False)]
+    works["max"] = [getattr(meth.vpr_scale(int(y), s, int(g)), "max", np.nan) for y, s, g in records(works)]
     v = v.merge(works, on=["year", "subject", "grade"])
     pct = 100 * v["primary_score"].astype("float64") / v["max"]
     d = pct - pct.groupby([v["year"], v["subject"], v["grade"]]).transform("mean")

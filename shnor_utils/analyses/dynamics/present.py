@@ -10,6 +10,7 @@ from shnor_utils.analyses.dynamics import compute
 from shnor_utils.analyses.dynamics.compute import CLASS_RU, DIRECTION_RU, plan_fact, tolerance, unsupported
 from shnor_utils.reporting.report import Report
 from shnor_utils.reporting.html import Finding, ci_level, fmt_num, plain, plural, threshold_text
+from shnor_utils.data.tables import records
 
 MAX_LISTED = 8
 
@@ -221,7 +222,7 @@ def chart_series(rep: Report, indicator_id: str, **filters) -> pd.DataFrame:
     if not status:
         return out
     out = out[out["уровень"] != "школа"].reset_index(drop=True)
-    yes = [f"{int(r.year)}{' (прогноз)' if r.forecast else ''}" for r in own.sort_values("year").itertuples()
+    yes = [f"{int(r.year)}{' (прогноз)' if r.forecast else ''}" for r in records(own.sort_values("year"), index=True)
            if r.value == 1]
     out.attrs["note"] = ("Для школы это отметка «да/нет», а не доля: «да» — "
                          + (", ".join(yes) + " г." if yes else "ни в одном году ряда") + ".")

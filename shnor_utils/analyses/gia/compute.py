@@ -19,6 +19,7 @@ import pandas as pd
 
 from shnor_utils.indicators.table import REGION_ID, rollup_counts, share_rows
 from shnor_utils.methodology import Methodology
+from shnor_utils.data.tables import records
 
 KEYS = ["year", "exam", "subject", "grade"]
 MAIN_PERIOD = "основной"
@@ -68,7 +69,7 @@ def _outcome(gia: pd.DataFrame, meth: Methodology) -> tuple[pd.Series, pd.Series
     mark_f = mark.where(~test)
     # ЕГЭ minimum score of (year, subject): one lookup per distinct combination (профильная for mathematics)
     combos = gia.loc[test, ["year", "subject"]].drop_duplicates()
-    combos["min_score"] = [meth.ege_min_score(int(y), s, "профильная") for y, s in combos.itertuples(index=False)]
+    combos["min_score"] = [meth.ege_min_score(int(y), s, "профильная") for y, s in records(combos)]
     min_score = (gia[["year", "subject"]].merge(combos.astype({"min_score": "float64"}), on=["year", "subject"], how="left")
                  ["min_score"].set_axis(gia.index).where(test))
     test_score = gia["test_score"].astype("float64") if "test_score" in gia else pd.Series(np.nan, index=gia.index)

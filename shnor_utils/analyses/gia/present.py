@@ -11,6 +11,7 @@ from shnor_utils.analyses.gia.compute import plan_vs_fact
 from shnor_utils.indicators.privacy import hidden
 from shnor_utils.reporting.report import Report
 from shnor_utils.reporting.html import Finding, ci_level, fmt_num, fmt_pct, small_groups_finding, threshold_text
+from shnor_utils.data.tables import records
 
 LEVEL_LABEL = {"school": "школа", "municipality": "муниципалитет", "region": "регион"}
 
@@ -89,7 +90,7 @@ def results_table(rep: Report, exam: str) -> tuple[pd.DataFrame, list]:
     parts = {i: other(i) for i in ("gia_success", "gia_quality", "gia_mean_score", "gia_mean_mark", "ege_high_score", "ege_score_100")}
     refs = {label: other("gia_below_min", level, entity) for level, entity, label in _refs(rep)}
     out, classes = [], []
-    for r in below.itertuples(index=False):
+    for r in records(below):
         k = (r.subject, r.grade)
 
         def val(i):
@@ -129,7 +130,7 @@ def retakes_table(rep: Report) -> pd.DataFrame:
     retake = _keyed(_rows(rep, "gia_below_min_retake", rep.scope, rep.entity_id), keys)
     final = _keyed(_rows(rep, "gia_below_min_final", rep.scope, rep.entity_id), keys)
     out = []
-    for r in main.sort_values(["exam", "subject"], ascending=[False, True]).itertuples(index=False):
+    for r in records(main.sort_values(["exam", "subject"], ascending=[False, True])):
         k = (r.exam, r.subject, r.grade)
         if k not in retake.index:
             continue
@@ -178,7 +179,7 @@ def targets_table(rep: Report, baseline_year: int | None = None) -> tuple[pd.Dat
     """Seed targets (Tomsk C10a–C10d, Kirensky I2): baseline, plan, fact, gap, status, source."""
     t = plan_vs_fact(rep.indicators, rep.meth, rep.scope, rep.entity_id, rep.year, baseline_year)
     out, classes = [], []
-    for r in t.itertuples(index=False):
+    for r in records(t):
         out.append({"Показатель": r.name, "Базовое значение": f"{fmt_pct(r.baseline)} ({r.baseline_year})",
                     "План": fmt_pct(r.plan) + (f" ({r.rule})" if r.rule else ""), f"Факт {rep.year}": fmt_pct(r.fact),
                     "Отклонение": pp_diff(r.gap, 0.0), "Статус": r.status})
@@ -247,7 +248,7 @@ def findings(rep: Report, baseline_year: int | None = None) -> list[Finding]:
     min_n = rep.meth.threshold("small_groups.min_for_share")
     below = _rows(rep, "gia_below_min", rep.scope, rep.entity_id)
     region = _keyed(_rows(rep, "gia_below_min", "region", "region"), ["exam", "subject", "grade"])
-    for r in below.sort_values(["exam", "subject"]).itertuples(index=False):
+    for r in records(below.sort_values(["exam", "subject"])):
         what = f"{r.exam}, {r.subject}"
         if _is_low(r.flag):
             out.append(Finding(f"{what}: ниже минимального порога {fmt_pct(r.value)} участников, n = {fmt_num(r.denominator, 0)} "
@@ -275,7 +276,7 @@ def findings(rep: Report, baseline_year: int | None = None) -> list[Finding]:
                                    rule=_wilson_rule(rep),
                                    source="интервал Уилсона, METHODOLOGY.md §2", severity="warning"))
     targets = plan_vs_fact(rep.indicators, rep.meth, rep.scope, rep.entity_id, rep.year, baseline_year)
-    for t in targets[targets["status"] == "не достигнута"].itertuples(index=False):
+    for t in records(targets[targets["status"] == "не достигнута"]):
         if t.n < min_n:
             continue
         out.append(Finding(f"Цель «{t.name}» не достигнута: факт {fmt_pct(t.fact)} (n = {fmt_num(t.n, 0)}), план {fmt_pct(t.plan)}.",
@@ -333,7 +334,7 @@ def finding_kinds(rep: Report) -> list[str]:
     if rep.scope != "region":
         region = _keyed(_rows(rep, "gia_below_min", "region", "region"), ["exam", "subject", "grade"])
         min_n = rep.meth.threshold("small_groups.min_for_share")
-        for r in below.itertuples(index=False):
+        for r in records(below):
             k = (r.exam, r.subject, r.grade)
             if not _is_low(r.flag) and r.denominator >= min_n and k in region.index and r.ci_low > region["value"][k]:
                 kinds.append("below_minimum")

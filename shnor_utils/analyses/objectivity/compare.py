@@ -13,6 +13,7 @@ from shnor_utils.indicators.privacy import hidden
 from shnor_utils.indicators.stats import wilson_ci
 from shnor_utils.reporting.html import fmt_num, fmt_pct
 from shnor_utils.reporting.report import Report
+from shnor_utils.data.tables import records
 
 mark_counts = A.mark_counts   # per school × subject × grade mark counts (computed region-wide in aggregates)
 LEVEL_ORDER = {"школа": 0, "муниципалитет": 1, "регион": 2}
@@ -41,8 +42,8 @@ def mark_distribution(rep: Report) -> pd.DataFrame:
         g = sel.groupby(keys)[["n", *MARKS]].sum().reset_index().assign(уровень=level)
         parts.append(g)
     out = pd.concat(parts, ignore_index=True)
-    own = set(map(tuple, parts[0][keys].itertuples(index=False)))
-    out = out[[k in own for k in map(tuple, out[keys].itertuples(index=False))]]
+    own = set(map(tuple, records(parts[0][keys])))
+    out = out[[k in own for k in map(tuple, records(out[keys]))]]
     for m in MARKS:
         out[f"«{m}»"] = 100 * out[m] / out["n"]
     out["порядок"] = out["уровень"].map(LEVEL_ORDER)
@@ -109,7 +110,7 @@ def work_codes_note(rep: Report) -> str:
     if v.empty:
         return ""
     works = v[["subject", "grade"]].drop_duplicates().sort_values(["grade", "subject"])
-    parts = [f"{rep.meth.short(s)}-{int(g)} — {s.lower()}, {int(g)} класс" for s, g in works.itertuples(index=False)]
+    parts = [f"{rep.meth.short(s)}-{int(g)} — {s.lower()}, {int(g)} класс" for s, g in records(works)]
     return "Обозначения работ на рисунках: " + "; ".join(parts) + "."
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from shnor_utils.indicators.table import rollup_counts, share_rows
 from shnor_utils.methodology import Methodology
+from shnor_utils.data.tables import records
 
 AGREEMENT = {"lower": "понизили", "confirm": "подтвердили", "higher": "повысили"}
 KEYS = ["year", "subject", "grade"]
@@ -254,7 +255,7 @@ def percent_of_max(vpr: pd.DataFrame, meth: Methodology) -> pd.Series:
     """Primary score as a share (0–1) of the work's maximum (the year's scale), per row."""
     works = vpr[KEYS].drop_duplicates()
     maxima = works.assign(max_score=[(s.max if (s := meth.vpr_scale(y, subj, g)) else np.nan)
-                                     for y, subj, g in works.itertuples(index=False)])
+                                     for y, subj, g in records(works)])
     return vpr[KEYS].merge(maxima, on=KEYS, how="left")["max_score"].set_axis(vpr.index).rdiv(vpr["primary_score"])
 
 
@@ -380,7 +381,7 @@ def boundary_peaks(vpr: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     counts = score_counts(vpr, by)
     n = counts.groupby(by)["count"].sum().rename("n").reset_index()
     works = n[KEYS].drop_duplicates()
-    bounds = [(y, s, g, mark, lo) for y, s, g in works.itertuples(index=False)
+    bounds = [(y, s, g, mark, lo) for y, s, g in records(works)
               if (scale := meth.vpr_scale(y, s, g)) for mark, lo in scale.boundaries.items()]
     bounds = pd.DataFrame(bounds, columns=[*KEYS, "mark", "boundary"])
     cand = n.merge(bounds, on=KEYS)

@@ -35,7 +35,11 @@ TARGET_ID = "vpr_journal_confirm_target"
 def journal_shares(rep: Report) -> pd.DataFrame:
     """Shares понизили / подтвердили / повысили of the entity by subject × grade (numbers, for charts),
     and `цель_доля`: the seed 001 target share (confirm, or confirm + higher where the seed says
-    «не ниже, чем в журнале»; journal_agreement.confirm_counts)."""
+    «не ниже, чем в журнале»; journal_agreement.confirm_counts). Computed once per report."""
+    return rep.once("journal-shares", lambda: _journal_shares(rep))
+
+
+def _journal_shares(rep: Report) -> pd.DataFrame:
     rows = _entity_rows(rep)
     if rows.empty:
         return pd.DataFrame(columns=["subject", "grade", "понизили", "подтвердили", "повысили", "n", "цель_доля"])
@@ -60,7 +64,7 @@ def journal_table(rep: Report) -> tuple[pd.DataFrame, list]:
         refs[level] = _wide(_entity_rows(rep, level, entity), ["subject", "grade"]).set_index(["subject", "grade"])
     min_n = rep.meth.threshold("small_groups.min_for_share")
     out, classes = [], []
-    for r in mine.itertuples(index=False):
+    for r in records(mine):
         targets = journal_targets(rep.meth, r.subject, r.grade)
         row = {"Предмет": r.subject, "Класс": int(r.grade), "Участников": fmt_num(r.n, 0),
                "Понизили": fmt_pct(r.понизили), "Подтвердили": fmt_pct(r.подтвердили), "Повысили": fmt_pct(r.повысили)}
@@ -109,7 +113,7 @@ def pooled_by_school(rep: Report) -> pd.DataFrame:
     counts.loc[small, ["lower", "confirm", "higher"]] = float("nan")
     counts = counts.sort_values("lower", ascending=False)
     rows, classes = [], []
-    for r in counts.itertuples(index=False):
+    for r in records(counts):
         cell = (lambda v: HIDDEN) if too_small(r.compared, rep.meth) else fmt_pct
         rows.append({"Школа": names.get(r.school_id, r.school_id), "Код": r.school_id,
                      "Сравнено отметок": fmt_num(r.compared, 0), "Понизили": cell(r.lower),
@@ -140,7 +144,7 @@ def findings(rep: Report) -> list[Finding]:
     lower_cut = rep.meth.threshold("objectivity_signs.regional_heuristic_lower")
     higher_cut = rep.meth.threshold("objectivity_signs.regional_heuristic_higher")
     groups: dict = {}      # (kind, target, strict) → [(work, share)]
-    for r in mine.itertuples(index=False):
+    for r in records(mine):
         if r.n < min_n:
             continue
         work = f"{r.subject}, {int(r.grade)} класс"
@@ -206,6 +210,7 @@ def summary_text(rep: Report) -> str:
 
 # ==== official signs, objectivity index, distributions, tasks, gaps ==================================
 from shnor_utils.analyses.objectivity import compute as O  # noqa: E402
+from shnor_utils.data.tables import records
 
 # the signs' names are the methodology's words (flags.yaml): `meth.words.name` in sentences,
 # `meth.words.short` in table cells and chart columns
@@ -274,19 +279,19 @@ def sign_explanations(rep: Report) -> list[tuple[str, str]]:
     ids = set(rep.school_ids)
     s1 = pd.concat([t["inflated_mean"], t["inflated_mean_oge"]], ignore_index=True) if t["inflated_mean_oge"] is not None else t["inflated_mean"]
     s1 = s1[s1["school_id"].isin(ids) & (s1["year"] == rep.year) & (s1["sign"] == 1)]
-    for r in s1.itertuples(index=False):
+    for r in records(s1):
         exam = getattr(r, "exam", None)
         out.append(("vpr_sign_inflated_mean", f"{_work(rep.meth, r.subject, r.grade, exam if isinstance(exam, str) else None)}: средний первичный балл "
                    f"{fmt_num(r.mean)} ({ci_level(rep.meth.threshold('objectivity_signs.z'))} % ДИ {fmt_num(r.ci_low)}–{fmt_num(r.ci_high)}, участников {int(r.count)}); "
                    f"по региону {fmt_num(r.region_mean)} (ДИ до {fmt_num(r.region_ci_high)})."))
     s2 = t["mark_mismatch"]
     s2 = s2[s2["school_id"].isin(ids) & (s2["year"] == rep.year) & (s2["sign"] == 1)]
-    for r in s2.itertuples(index=False):
+    for r in records(s2):
         out.append(("vpr_sign_mark_mismatch", f"{_work(rep.meth, r.subject, r.grade)}: ρ Спирмена между отметкой по журналу и баллом ВПР = "
                    f"{fmt_num(r.rho, 2)} ({int(r.count)} участников): чем выше отметка в журнале, тем ниже балл."))
     s3 = t["cohort_jump"]
     s3 = s3[s3["school_id"].isin(ids) & (s3["year"] == rep.year) & (s3["sign"] == 1)]
-    for r in s3.itertuples(index=False):
+    for r in records(s3):
         what = "резкое падение" if r.direction == "drop" else "резкий рост"
         out.append(("vpr_sign_cohort_jump", f"{rep.meth.short(r.subject)}, 4 кл. {int(r.year_from)} г. → 5 кл. {int(r.year)} г.: K = {fmt_num(r.K, 2)} "
                    f"при допустимом интервале {fmt_num(r.fence_low, 2)}–{fmt_num(r.fence_high, 2)} ({what} результатов)."))
@@ -393,7 +398,7 @@ def municipalities_table(rep: Report) -> tuple[pd.DataFrame, list]:
     mun = now[now["level"] == "municipality"].sort_values("value")
     prev = idx[(idx["year"] == rep.year - 1) & (idx["level"] == "municipality")].set_index("entity_id")["value"]
     rows, classes = [], []
-    for r in mun.itertuples(index=False):
+    for r in records(mun):
         diff = r.value - reg_value
         rows.append({"Муниципалитет": names.get(r.entity_id, r.entity_id), "Школ оценено": int(r.denominator),
                      "Школ с признаками": int(r.numerator), "Индекс объективности": fmt_num(r.value),
@@ -437,7 +442,12 @@ def distribution_data(rep: Report) -> tuple[pd.DataFrame, dict]:
 
 
 def peaks_table(rep: Report) -> pd.DataFrame:
-    """Works of the scope's schools (report year) with a pronounced peak at a mark boundary."""
+    """Works of the scope's schools (report year) with a pronounced peak at a mark boundary (computed
+    once per report: the findings and the table both show it)."""
+    return rep.once("peaks-table", lambda: _peaks_table(rep))
+
+
+def _peaks_table(rep: Report) -> pd.DataFrame:
     vpr = rep.own("vpr", rep.year)
     if vpr.empty:
         return pd.DataFrame()
@@ -451,7 +461,7 @@ def peaks_table(rep: Report) -> pd.DataFrame:
              "Участников на границе": int(r.at), "Среднее у соседних баллов": fmt_num(r.neighbours),
              "Участников всего": int(r.n),
              "Надёжность": "информативно" if r.informative else f"приблизительно ({approx}–{informative - 1} участников)"}
-            for r in p.itertuples(index=False)]
+            for r in records(p)]
     return pd.DataFrame(rows)
 
 
@@ -468,7 +478,7 @@ def task_table(rep: Report) -> tuple[pd.DataFrame, list]:
     rows, classes = [], []
     min_n = rep.meth.threshold("small_groups.min_for_share")   # the one small-group rule of the reports
     order = cmp.assign(_n=pd.to_numeric(cmp["task"], errors="coerce")).sort_values(["grade", "subject", "_n", "task"])
-    for r in order.itertuples(index=False):
+    for r in records(order):
         small = r.n < min_n
         rows.append({"Работа": _work(rep.meth, r.subject, r.grade), "Задание": r.task, "Уровень": r.level,
                      "Участников (n)": fmt_num(r.n, 0),
@@ -556,7 +566,7 @@ def sign_findings(rep: Report) -> list[Finding]:
                                source=rep.meth.source("objectivity_signs.procedures"),
                                severity="flag" if m["numerator"] else "info"))
         flagged = flagged_schools(rep)
-        for r in flagged.head(10).itertuples(index=False):
+        for r in records(flagged.head(10)):
             years = f"; признаки {r[3]} г. подряд" if r[3] > 1 else ""
             out.append(Finding(f"{r[0]} ({r[1]}): {r[2]}{years}.", rule="хотя бы один официальный признак необъективности",
                                source=rep.meth.source("objectivity_signs.z"), severity="flag"))
@@ -575,7 +585,7 @@ def sign_findings(rep: Report) -> list[Finding]:
     if len(pattern):
         names = rep.school_names()
         where = "; ".join(sorted({(names.get(r.entity_id, r.entity_id) + ", " if rep.scope != "school" else "")
-                                  + _work(rep.meth, r.subject, r.grade) for r in pattern.itertuples(index=False)}))
+                                  + _work(rep.meth, r.subject, r.grade) for r in records(pattern)}))
         out.append(Finding(f"Лёгкие задания выполнены хуже, чем в регионе, а трудные — лучше: {where}.",
                            rule=f"средняя разница с регионом по более лёгкой половине заданий ≤ −{rep.meth.threshold('task_mastery.pattern_margin_pp')} п.п., "
                                 f"по более трудной ≥ +{rep.meth.threshold('task_mastery.pattern_margin_pp')} п.п.",

@@ -25,6 +25,7 @@ from shnor_utils.analyses.shnor import present as S
 from shnor_utils.analyses.shnor.analysis import SPEC
 from shnor_utils.reporting.html import Finding, ci_level, display_html, esc, fmt_num, fmt_pct, plural, threshold_text
 from shnor_utils.reporting.report import Report
+from shnor_utils.data.tables import records
 
 MAX_FINDINGS = 7
 MAX_KEY = 10
@@ -76,7 +77,7 @@ def _basis(rep: Report, year: int) -> str:
         mine = low[(low["entity_id"] == rep.entity_id) & (low["year"] == y)]
         if len(mine):
             procs = ", ".join(f"{r.exam} {r.subject}" + (f" {int(r.grade)}" if r.exam == "ВПР" else "")
-                              + f" — {fmt_pct(r.value)} (n = {_n(r.denominator)})" for r in mine.itertuples())
+                              + f" — {fmt_pct(r.value)} (n = {_n(r.denominator)})" for r in records(mine, index=True))
             parts.append(f"{y} г.: {procs}")
     return "; ".join(parts)
 
@@ -179,7 +180,7 @@ def signs_table(rep: Report) -> tuple[pd.DataFrame, list]:
     for sid in sign_ids():
         hit = _flag_value(rep, sid, rep.year)
         where = "; ".join(filter(None, (_where(r.exam, r.subject, r.grade) + (f" (n = {_n(r.denominator)})" if pd.notna(r.denominator) else "")
-                                        for r in hit.itertuples()))) if len(hit) else ""
+                                        for r in records(hit, index=True)))) if len(hit) else ""
         rows.append({"Признак": rep.meth.words.name(sid),
                      f"{rep.year}\u00a0г.": f"есть: {where or 'школа в целом'}" if len(hit) else "нет"})
         classes.append("shnor-flag" if len(hit) else "")
@@ -205,7 +206,7 @@ def key_items(rep: Report) -> list[tuple[str, dict, bool, str]]:
     the rule's procedures first, then `KEY_EXTRA`; at most `MAX_KEY`."""
     items = []
     fail = _rows(rep, "school", rep.entity_id, "shnor_fail_share", rep.year)
-    for r in fail.sort_values(["exam", "grade", "subject"], key=lambda c: c.astype(str)).itertuples():
+    for r in records(fail.sort_values(["exam", "grade", "subject"], key=lambda c: c.astype(str)), index=True):
         label = f"Не справились: {_where(r.exam, r.subject, r.grade)}"
         items.append(("shnor_fail_share", {"exam": r.exam, "subject": r.subject, "grade": r.grade}, True, label))
     for iid, filters, lower in KEY_EXTRA:
@@ -250,7 +251,7 @@ def findings(rep: Report) -> list[Finding]:
     for sid in sign_ids():
         hit = _flag_value(rep, sid, year)
         if len(hit):
-            where = "; ".join(filter(None, (_where(r.exam, r.subject, r.grade) for r in hit.itertuples())))
+            where = "; ".join(filter(None, (_where(r.exam, r.subject, r.grade) for r in records(hit, index=True))))
             name = rep.meth.words.name(sid)
             out.append(Finding(f"{name[:1].upper()}{name[1:]}" + (f": {where}" if where else "") + ".",
                                rule=f"признак за {year} г.; подробности — в отчёте «Объективность ВПР»",

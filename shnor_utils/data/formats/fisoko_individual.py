@@ -19,6 +19,7 @@ from shnor_utils.data.formats.vpr_rows import frames, pupil, work_from_title
 from shnor_utils.data.formats.workbook import xlsx_bytes
 from shnor_utils.methodology import Methodology
 from shnor_utils.safeio import atomic_write_bytes, safe_component
+from shnor_utils.data.tables import records
 
 LAYOUT = "ФИС ОКО «Индивидуальные результаты» (Ф1)"
 COLUMNS = {
@@ -153,7 +154,7 @@ def f1_sheet(vpr: pd.DataFrame, tasks: pd.DataFrame | None, school, school_id: s
             + ["Первичный балл", "Отметка", "Отметка по журналу"],
             [full_name, f"Кол-во участников: {int((~vpr['absent']).sum())}"]]
     municipality = f"{school.municipality_name}({school.municipality_id})"
-    for i, p in enumerate(vpr.sort_values("participant_code", kind="stable").itertuples(index=False)):
+    for i, p in enumerate(records(vpr.sort_values("participant_code", kind="stable"))):
         code = p.participant_code
         cells = []
         for t in task_list:

@@ -30,6 +30,7 @@ from shnor_utils.data.formats.common import Context, Extract, as_number, meta_fr
 from shnor_utils.data.formats.workbook import xlsx_bytes
 from shnor_utils.methodology import Methodology
 from shnor_utils.safeio import atomic_write_bytes, safe_component
+from shnor_utils.data.tables import records
 
 LAYOUT = "ОО-1, раздел 3 «Сведения о персонале организации»"
 SECTION = re.compile(r"^(?:подраздел\s*|раздел\s*)?3\.([1-4])\.?(?:\s|$)")
@@ -181,11 +182,11 @@ def aggregate_teachers(teachers: pd.DataFrame, cfg: dict) -> pd.DataFrame:
         return pd.DataFrame(columns=["year", "school_id", "section", "row_code", "column_code", "value"])
     people = teachers[~teachers["part_time"].fillna(False).astype(bool)]
     people = people.drop_duplicates(["year", "school_id", "teacher_id"])
-    records = []
-    for p in people.itertuples(index=False):
+    cells = []
+    for p in records(people):
         for row in _rows_of(p.position, p.subject, cfg):
-            records.extend(_person_cells(p, row, cfg))
-    frame = pd.DataFrame(records, columns=["year", "school_id", "section", "row_code", "column_code", "value"])
+            cells.extend(_person_cells(p, row, cfg))
+    frame = pd.DataFrame(cells, columns=["year", "school_id", "section", "row_code", "column_code", "value"])
     frame = frame.groupby(["year", "school_id", "section", "row_code", "column_code"], as_index=False)["value"].sum()
     return frame[frame["value"] != 0].reset_index(drop=True)
 

@@ -33,6 +33,7 @@ from shnor_utils.data.formats.workbook import xls_bytes, xlsx_bytes
 from shnor_utils.data.pseudonym import participant_id
 from shnor_utils.methodology import Methodology
 from shnor_utils.safeio import atomic_write_bytes, safe_component
+from shnor_utils.data.tables import records
 
 LAYOUT = "РЦОИ «Протокол проверки результатов»"
 BLOCK = re.compile(r"^(\d+)\s*-\s*(.+?)\s+(\d{4})\.(\d{2})\.(\d{2})$")
@@ -296,7 +297,7 @@ def protocol_sheet(gia: pd.DataFrame, schools: pd.DataFrame, meth: Methodology, 
         with_test = exam == "ЕГЭ" and level != "базовая"
         header = OGE_HEADER if exam != "ЕГЭ" else EGE_HEADER + ["Тестовый балл" if with_test else "Оценка"]
         rows.append(header)
-        for i, p in enumerate(block.sort_values(["school_id", "participant_id"]).itertuples(index=False), start=1):
+        for i, p in enumerate(records(block.sort_values(["school_id", "participant_id"])), start=1):
             rows.append(_protocol_row(p, i, schools, exam, with_test))
         rows.append(["Средние"] + [None] * (len(header) - 3) + [round(float(block["primary_score"].mean()), 2), None])
     return rows
