@@ -115,11 +115,13 @@ def diff_values(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
 
 # ---- the page --------------------------------------------------------------------------------
 def write_changes(output: Path, *, title: str, region_name: str, runs: list, schools: pd.DataFrame,
-                  indicators: pd.DataFrame, meth, year: int | None, flags, params: str) -> Path:
+                  indicators: pd.DataFrame, meth, year: int | None, flags, params: str,
+                  shown: pd.DataFrame | None = None) -> Path:
     """Write `output/changes.html` (and keep this batch's values for the next one). `indicators` is the
-    computed table (suppressed here, as every report shows it); `flags` the index flags."""
+    computed table (suppressed here, as every report shows it, unless the batch passes it suppressed
+    as `shown`); `flags` the index flags."""
     output = Path(output)
-    shown = suppress(indicators, meth)
+    shown = suppress(indicators, meth) if shown is None else shown
     previous, meta = keep_snapshot(output / ".state" / "changes", snapshot_of(shown, runs), params)
     current = pd.read_parquet(output / ".state" / "changes" / "current.parquet")
     page = Page(output, runs, schools, meth)
@@ -250,8 +252,9 @@ class Page:
         return f"{name}{where}{year}: {val(r['value_before'], r['denominator_before'])} → {val(r['value_after'], r['denominator_after'])}"
 
 
-def publish_changes(cfg, runs: list, schools: pd.DataFrame, indicators: pd.DataFrame, meth, analyses=ALL) -> Path:
+def publish_changes(cfg, runs: list, schools: pd.DataFrame, indicators: pd.DataFrame, meth, analyses=ALL, *,
+                    shown: pd.DataFrame | None = None) -> Path:
     """The digest of a batch (runner.py calls it before the index, which then links it)."""
     return write_changes(cfg.output, title=cfg.title, region_name=cfg.region_name, runs=runs, schools=schools,
                          indicators=indicators, meth=meth, year=report_year(cfg, indicators),
-                         flags=index_flags_of(analyses), params=str(Path(cfg.path).resolve()))
+                         flags=index_flags_of(analyses), params=str(Path(cfg.path).resolve()), shown=shown)

@@ -39,9 +39,13 @@ class Sidecars:
     rows of the entity: one grouping of the table, not a scan per report). Before, every report had
     its own `<template>.indicators.json` with the same rows: those files are removed when met."""
 
-    def __init__(self, indicators: pd.DataFrame, provenance: dict, meth):
-        self.indicators, self.provenance, self.meth = indicators, provenance, meth
-        self.by_entity = indicators.groupby(["level", "entity_id"], sort=False).indices
+    def __init__(self, indicators: pd.DataFrame, provenance: dict, meth, *, shown: pd.DataFrame | None = None):
+        """`shown`: the table after `privacy.suppress`, when the batch has it (suppressed once for every
+        sidecar, the index and the digest: suppressing each entity's rows again cost a region's batch
+        ≈ 40 ms per school); else `indicators` is suppressed here."""
+        self.indicators = suppress(indicators, meth) if shown is None else shown
+        self.provenance, self.meth = provenance, meth
+        self.by_entity = self.indicators.groupby(["level", "entity_id"], sort=False).indices
         self.written: set = set()
 
     def write(self, run, key: str | None = None) -> Path:
@@ -52,9 +56,10 @@ class Sidecars:
         if path in self.written:
             return path
         pos = self.by_entity.get((run.scope, run.entity_id))
+        # privacy: no aggregate of a small group, not even in the school's own sidecar (the rows of
+        # the suppressed table: suppression is decided within an entity's own rows)
         rows = self.indicators.take(pos) if pos is not None else self.indicators.iloc[0:0]
-        # privacy: no aggregate of a small group, not even in the school's own sidecar
-        write_sidecar(run, suppress(rows, self.meth), self.provenance)
+        write_sidecar(run, rows, self.provenance)
         self.written.add(path)
         return path
 
@@ -119,10 +124,11 @@ def report_year(cfg: BatchConfig, indicators: pd.DataFrame) -> int | None:
 
 
 def write_outputs(cfg: BatchConfig, runs: list, outcomes: dict, schools: pd.DataFrame, indicators: pd.DataFrame,
-                  meth, analyses=ALL) -> None:
+                  meth, analyses=ALL, *, shown: pd.DataFrame | None = None) -> None:
     """Index page and Excel workbook, from the outcomes and the indicator table (no notebook parsing).
-    `outcomes[run_id]` = {'ok': bool, 'error': str}."""
-    indicators = suppress(indicators, meth)   # privacy: the index and the workbook show no small groups
+    `outcomes[run_id]` = {'ok': bool, 'error': str}; `shown`: the table already suppressed, if at hand."""
+    # privacy: the index and the workbook show no small groups
+    indicators = suppress(indicators, meth) if shown is None else shown
     year = report_year(cfg, indicators)
     write_index(cfg.output, title=cfg.title, region_name=cfg.region_name, runs=runs, outcomes=outcomes,
                 school_flags=school_flags(indicators, year, meth, analyses), overrides=meth.describe_overrides(),

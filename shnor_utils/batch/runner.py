@@ -26,6 +26,7 @@ from shnor_utils.batch.nav import NavMap
 from shnor_utils.batch.plan import Run, load_params, plan, select
 from shnor_utils.batch.prepare import load_data, prepare, release_tables
 from shnor_utils.batch.progress import Progress, append_log, state_record, write_run_log
+from shnor_utils.indicators.privacy import suppress
 from shnor_utils.batch.publish import Sidecars, clear_stale, provenance_of, set_aside, write_outputs
 from shnor_utils.batch.render import render_pdfs, write_html
 from shnor_utils.batch.word import render_docx
@@ -94,7 +95,8 @@ def _run_batch(cfg: BatchConfig, t0: float, out, pool, *, workers, only_scope, l
     where = pool.where if scheduler else f"{pool.where}, ядра: {cfg.isolation}"
     print(f"Набор параметров: {cfg.path}; данные: {cfg.dataset}; отчётов: {len(runs)}, выполнить {len(todo)}, "
           f"актуальны {len(skipped)}; {where}", file=out, flush=True)
-    results = _build_all(cfg, todo, len(runs), pool, provenance, Sidecars(indicators, provenance, meth), state, out,
+    shown = suppress(indicators, meth)   # once: the sidecars, the digest and the index show the same table
+    results = _build_all(cfg, todo, len(runs), pool, provenance, Sidecars(indicators, provenance, meth, shown=shown), state, out,
                          nav=NavMap.of(runs, cfg.output))
     if cfg.pdf:
         failed_ids = {x.run.run_id for x in results if not x.ok}
@@ -108,8 +110,8 @@ def _run_batch(cfg: BatchConfig, t0: float, out, pool, *, workers, only_scope, l
     outcomes = {r.run_id: {"ok": True} for r in skipped}
     outcomes.update({r.run.run_id: {"ok": r.ok, "error": f"{r.cell} {r.error}".strip()} for r in results})
     print("Оглавление" + (" и книга Excel" if cfg.excel else "") + "…", file=out, flush=True)
-    publish_changes(cfg, runs, ds.schools, indicators, meth)   # before the index, which links it
-    write_outputs(cfg, runs, outcomes, ds.schools, indicators, meth)
+    publish_changes(cfg, runs, ds.schools, indicators, meth, shown=shown)   # before the index, which links it
+    write_outputs(cfg, runs, outcomes, ds.schools, indicators, meth, shown=shown)
     failed = [r for r in results if not r.ok]
     manifest.write(fp, runs, len(failed))
     phases = (f"подготовка данных {t_prepared - t0:.0f} с, отчёты {t_reports - t_prepared:.0f} с, "
@@ -255,15 +257,16 @@ def _index_batch(cfg: BatchConfig, out) -> int:
     listed = set(Manifest(cfg.output).read().get("outputs", []))   # the last batch's reports (--scope/--limit)
     runs = [r for r in plan(cfg, ds.schools) if r.run_id in previous
             and (not listed or r.html.relative_to(cfg.output).as_posix() in listed)]
-    outcomes, sidecars = {}, Sidecars(indicators, provenance_of(cfg, ds, meth, package_digest()), meth)
+    shown = suppress(indicators, meth)
+    outcomes, sidecars = {}, Sidecars(indicators, provenance_of(cfg, ds, meth, package_digest()), meth, shown=shown)
     for r in runs:
         rec = previous[r.run_id]
         ok = bool(rec.get("ok")) and r.html.exists()
         outcomes[r.run_id] = {"ok": ok, "error": f"{rec.get('cell', '')} {rec.get('error', '')}".strip() or "нет отчёта"}
         if ok:
             sidecars.write(r, key=rec.get("key"))
-    publish_changes(cfg, runs, ds.schools, indicators, meth)
-    write_outputs(cfg, runs, outcomes, ds.schools, indicators, meth)
+    publish_changes(cfg, runs, ds.schools, indicators, meth, shown=shown)
+    write_outputs(cfg, runs, outcomes, ds.schools, indicators, meth, shown=shown)
     failed = sum(1 for o in outcomes.values() if not o["ok"])
     print(f"Оглавление пересоздано: отчётов {len(runs)}, с ошибкой {failed}"
           + ("; книга Excel" if cfg.excel else "") + f". Оглавление: {cfg.output / 'index.html'}", file=out)

@@ -180,3 +180,16 @@ def test_one_sidecar_per_entity_with_only_its_own_indicators(tmp_path, monkeypat
     mun_rows = json.loads((out / "municipality" / "m1" / "indicators.json").read_text(encoding="utf-8"))["indicators"]
     assert [(r["entity_id"], r["value"]) for r in mun_rows] == [("m1", 3.0)]
     assert stat.S_IMODE(school.stat().st_mode) == 0o644
+
+
+def test_suppression_is_decided_within_an_entitys_rows(demo_small):
+    """The batch suppresses the region's table once and takes each entity's sidecar rows from it: that
+    is the same as suppressing the entity's own rows (what the sidecars did before), for every entity."""
+    from shnor_utils.indicators.privacy import FLAG, suppress
+
+    meth = load_methodology()
+    computed = compute_all(load_dataset(demo_small, methodology=meth, errors_csv=False), meth)
+    whole = suppress(computed, meth)
+    assert whole["flag"].eq(FLAG).sum() > 0                      # the demo has small groups to hide
+    for key, pos in computed.groupby(["level", "entity_id"], sort=False).indices.items():
+        pd.testing.assert_frame_equal(whole.take(pos), suppress(computed.take(pos), meth), obj=str(key))
