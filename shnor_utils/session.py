@@ -9,9 +9,9 @@ validates the files and computes the indicators itself.
 A warm kernel runs many reports on one dataset: they share one load, keyed by the files' size and
 modification time and the methodology digest, which is what makes the batch fast. From a batch
 snapshot each table is read on first use, so a kernel holds only the tables its templates read; and
-a school or municipality report reads only its municipality's partition of the snapshot, with the
-region-wide aggregates the batch computed once (`analyses.aggregates`): a kernel's memory does not
-grow with the region. A region report reads the whole snapshot.
+a school or municipality report reads only its municipality's partition of the snapshot and of the
+indicator table, with the region-wide aggregates the batch computed once (`analyses.aggregates`): a
+kernel's memory does not grow with the region. A region report reads the whole snapshot and table.
 
 A report shows the indicators after `privacy.suppress` (aggregates of small groups hidden); the
 computed table stays whole for the analyses, and a school's own report shows its own rows
@@ -26,7 +26,7 @@ import pandas as pd
 
 from shnor_utils.analyses import compute_all
 from shnor_utils.data.dataset import Dataset, contiguous, files_stamp, load_dataset, read_snapshot
-from shnor_utils.data.snapshot import has_partitions, municipality_of, read_partition
+from shnor_utils.data.snapshot import has_partitions, municipality_of, read_indicator_part, read_partition
 from shnor_utils.data.tables import trim_heap
 from shnor_utils.indicators.privacy import hidden_values, suppress
 from shnor_utils.methodology import Methodology, load_methodology
@@ -76,9 +76,11 @@ def load(dataset, meth: Methodology, cache: str | None = None, *, scope: str = "
     """The validated dataset and its indicators, kept in memory while the files are unchanged.
 
     In a batch (`cache`) whose snapshot has municipality partitions, a school or municipality report
-    gets its municipality's `snapshot.Partition` (a kernel moving to another municipality drops the
-    previous one); a region report, or a cache without partitions, the whole snapshot, read lazily.
-    The region's indicator table is kept across partitions (read once per kernel)."""
+    gets its municipality's `snapshot.Partition` and its municipality's rows of the indicator table
+    (`snapshot.indicator_rows`: its schools', every municipality's and the region's), and reads what
+    it compares with region-wide from the batch's precomputed aggregates; a kernel moving to another
+    municipality drops the previous one. A region report, or a cache without partitions, gets the whole
+    snapshot (read lazily) and the region's whole indicator table."""
     root = Path(dataset).resolve()
     key = files_stamp(root, meth.digest) if root.is_dir() else (str(root), meth.digest)
     snapshot = snapshot_path(cache, key) if cache else None
@@ -87,18 +89,15 @@ def load(dataset, meth: Methodology, cache: str | None = None, *, scope: str = "
     if ready and scope in ("school", "municipality") and has_partitions(snapshot):
         part = municipality_of(snapshot, scope, entity_id)
     if (key, part) not in _MEMO:
-        kept = [v[1] for k, v in _MEMO.items() if k[0] == key]   # the same files: the same indicator table
         _MEMO.clear()
-        clear_derived(keep_indicators=bool(kept))
+        clear_derived()
+        trim_heap()   # the previous municipality's (or the region's) tables are given back to the system
         if part is not None:
-            ds = read_partition(snapshot, part)   # only this municipality's rows of the pupil-level tables
-        elif ready:
-            ds = read_snapshot(snapshot, lazy=True)   # a kernel holds only the tables its reports read
+            # only this municipality's rows of the pupil-level tables and of the indicator table
+            _MEMO[(key, part)] = (read_partition(snapshot, part), shown(read_indicator_part(snapshot, part), meth))
         else:
-            ds = load_dataset(root, methodology=meth)
-        # never the indicators of a partition: computed (if not cached) from the whole snapshot
-        whole = ds if part is None else read_snapshot(snapshot, lazy=True)
-        _MEMO[(key, part)] = (ds, kept[0] if kept else shown(_indicators(whole, meth, cache), meth))
+            ds = read_snapshot(snapshot, lazy=True) if ready else load_dataset(root, methodology=meth)
+            _MEMO[(key, part)] = (ds, shown(_indicators(ds, meth, cache), meth))
     return _MEMO[(key, part)]
 
 

@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from shnor_utils.analyses import funnel as F
 from shnor_utils.analyses.context import compute as context
 from shnor_utils.analyses.objectivity import compute as O
 from shnor_utils.analyses.shnor import compute as shnor
-from shnor_utils.data.snapshot import AGGREGATES, keep_if_intact, seal
-from shnor_utils.reporting.report import Report
+from shnor_utils.data.snapshot import AGGREGATES, INDICATOR_PARTS, keep_if_intact, seal, write_indicator_parts
+from shnor_utils.indicators.privacy import suppress
+from shnor_utils.reporting.report import Report, indicator_years, known_years
 from shnor_utils.safeio import atomic_folder
 
 MARKS = (2, 3, 4, 5)
@@ -88,6 +90,26 @@ SPECS = {
 }
 
 
+def binary(rows: pd.DataFrame) -> pd.Series:
+    """indicator_id → whether all its (non-empty) values are 0 or 1."""
+    return rows.dropna(subset=["value"]).groupby("indicator_id")["value"].agg(lambda v: set(v.unique()) <= {0, 1})
+
+
+# Region-wide quantities a school or municipality report derives from the indicator table of the whole
+# region (other municipalities' school rows): name: (keys, compute(shown, meth, *key)), where `shown` is
+# the region's table after `privacy.suppress`, as every report of a whole-snapshot kernel shares it
+# (`Report.shared`). A partition's kernel holds only its municipality's rows (`snapshot.indicator_rows`)
+# and reads these, written once per batch by `write_indicator_aggregates`; elsewhere the report computes
+# them from its own (whole) table, by the same function (`Report.region_wide`).
+INDICATOR_SPECS = {
+    "funnel-pooled": (lambda shown, meth: F.selections(meth),
+                      lambda shown, meth, *key: F.pooled_by_year(shown, *key)),
+    "binary-indicators": (lambda shown, meth: [()], lambda shown, meth: binary(shown)),
+    "known-years": (lambda shown, meth: [()], lambda shown, meth: known_years(shown)),
+    "indicator-years": (lambda shown, meth: [()], lambda shown, meth: indicator_years(shown)),
+}
+
+
 def region(rep: Report, name: str, *key):
     """The region-wide aggregate `name` of `key` for a report: precomputed in a partition's kernel,
     else computed from the report's (whole) dataset once per dataset."""
@@ -116,3 +138,19 @@ def write_aggregates(ds, meth, folder) -> Path:
                 pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
         seal(tmp)
     return target
+
+
+def write_indicator_aggregates(indicators: pd.DataFrame, schools: pd.DataFrame, meth, folder) -> Path:
+    """Each municipality's rows of the computed indicator table (`snapshot.write_indicator_parts`) and
+    every aggregate of `INDICATOR_SPECS`, computed once from the region's suppressed table, in
+    `<folder>/indicator-parts`, atomically and sealed; an intact folder is kept as it is."""
+    target = Path(folder) / INDICATOR_PARTS
+    if target.exists() and keep_if_intact(target):
+        return target
+
+    def extra() -> dict:
+        shown = suppress(indicators, meth)
+        return {name: {tuple(key): compute(shown, meth, *key) for key in keys(shown, meth)}
+                for name, (keys, compute) in INDICATOR_SPECS.items()}
+
+    return write_indicator_parts(indicators, schools, folder, extra)

@@ -27,7 +27,9 @@ def levels(rep: Report) -> tuple[float, ...]:
 
 
 def _select(rows: pd.DataFrame, indicator_id: str, year: int, exam: str | None, subjects) -> pd.DataFrame:
-    rows = rows[(rows["indicator_id"] == indicator_id) & (rows["year"] == year)]
+    rows = rows[rows["indicator_id"] == indicator_id]
+    if year is not None:
+        rows = rows[rows["year"] == year]
     if exam is not None:
         rows = rows[rows["exam"] == exam]
     if subjects is not None:
@@ -49,22 +51,29 @@ def _school_sums(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.groupby("entity_id")[["numerator", "denominator"]].sum()
 
 
+def pooled_by_year(ind: pd.DataFrame, indicator_id: str, exam, subjects) -> dict:
+    """{year: `_pooled` of that year} of one selection, for every year it has rows in `ind`."""
+    ind = _select(ind, indicator_id, None, exam, subjects)
+    return {int(y): _pooled(ind, indicator_id, int(y), exam, subjects) for y in ind["year"].dropna().unique()}
+
+
 def points(rep: Report, indicator_id: str, *, exam: str | None = None, subjects=None) -> tuple[pd.DataFrame, float]:
     """(points, p0): one row per school of the region with entity_id, k, n, share (%), limits and
     position; p0 — the region share in percent (Σ over the region rows of the same selection).
     A small group hidden from this report (privacy) enters no school's sum.
 
-    The region's sums come from the shared indicator table once per kernel (`Report.of_indicators`:
-    a 1,000-school region's table has millions of rows); a school's own report then puts back its own
-    sums, in which its own small groups count (it may see itself)."""
-    subjects = None if subjects is None else tuple(subjects)
-    num, den, pooled = rep.of_indicators("funnel-pooled", lambda: _pooled(rep.shared, indicator_id, rep.year, exam, subjects),
-                                         indicator_id, rep.year, exam, subjects)
+    The region's sums, per year, are region-wide (`Report.region_wide`): computed once per kernel from
+    the shared table of a whole-snapshot kernel, or read from what the batch computed once from the whole
+    region (`analyses.aggregates.INDICATOR_SPECS`) in a kernel that holds one municipality's rows; a
+    school's own report then puts back its own sums, in which its own small groups count (it may see itself)."""
+    key = (indicator_id, exam, None if subjects is None else tuple(subjects))
+    by_year = rep.region_wide("funnel-pooled", lambda: pooled_by_year(rep.shared, *key), *key)
+    num, den, pooled = by_year.get(rep.year, (0.0, 0.0, None))
     if not den:
         return pd.DataFrame(), float("nan")
     p0 = num / den
     if rep.scope == "school":
-        own = _school_sums(_select(rep.rows_of("school", rep.entity_id), indicator_id, rep.year, exam, subjects))
+        own = _school_sums(_select(rep.rows_of("school", rep.entity_id), indicator_id, rep.year, *key[1:]))
         pooled = pooled.drop(index=rep.entity_id, errors="ignore")
         if len(own):
             pooled = pd.concat([pooled, own]).sort_index()
@@ -149,12 +158,22 @@ GIA_SHARES = [("gia_below_min", {"exam": "ОГЭ"}, "ОГЭ, русский яз
               ("gia_below_min", {"exam": "ЕГЭ"}, "ЕГЭ, русский язык и математика: доля результатов ниже минимума")]
 
 
+def _subjects(meth, indicator_id: str):
+    """The subjects a key share pools (ГИА: the mandatory ones), None for all."""
+    return tuple(meth.threshold("gia.mandatory_subjects")) if indicator_id == "gia_below_min" else None
+
+
+def selections(meth) -> list[tuple]:
+    """(indicator_id, exam, subjects) of every key share a report draws: the keys of the region-wide
+    sums `points` reads (`analyses.aggregates.INDICATOR_SPECS`)."""
+    return [(i, filters.get("exam"), _subjects(meth, i)) for i, filters, _ in [*VPR_SHARES, *GIA_SHARES]]
+
+
 def key_shares(rep: Report, which: list) -> list[tuple[pd.DataFrame, float, str]]:
     """(points, p0, title) of each key share with data in the report year (ГИА: the mandatory subjects)."""
     out = []
     for indicator_id, filters, title in which:
-        subjects = rep.meth.threshold("gia.mandatory_subjects") if indicator_id == "gia_below_min" else None
-        pts, p0 = points(rep, indicator_id, subjects=subjects, **filters)
+        pts, p0 = points(rep, indicator_id, subjects=_subjects(rep.meth, indicator_id), **filters)
         if len(pts):
             out.append((pts, p0, title))
     return out

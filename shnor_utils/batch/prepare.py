@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from shnor_utils.analyses import compute_all
-from shnor_utils.analyses.aggregates import write_aggregates
+from shnor_utils.analyses.aggregates import write_aggregates, write_indicator_aggregates
 from shnor_utils.batch.config import BatchConfig
 from shnor_utils.data.dataset import contiguous, files_stamp, load_dataset, read_snapshot, write_snapshot
 from shnor_utils.data.tables import trim_heap
@@ -59,13 +59,16 @@ def prepare(cfg: BatchConfig):
     snapshot = snapshot_path(cache, files_stamp(cfg.dataset, meth.digest))
     ds = load_data(cfg, meth)   # the validated snapshot of an unchanged folder: no CSV parsing, no checks again
     write_snapshot(ds, snapshot)      # the kernels read it instead of parsing and validating the files
-    # a school / municipality report's kernel reads only its municipality's rows and the region-wide
-    # aggregates computed here once (its memory does not grow with the region); the region's, all
-    write_aggregates(ds, meth, snapshot)
-    write_partitions(ds, snapshot)    # last: its index marks the snapshot as partitioned (session.load)
     path = indicators_path(cache, ds, meth)
     # the same frame (and dtypes) whether fresh or cached: keys stay stable
     indicators = contiguous(_read_indicators(path, lambda: compute_all(ds, meth)))
+    # a school / municipality report's kernel reads only its municipality's rows (of the pupil-level
+    # tables and of the indicator table) and the region-wide aggregates computed here once (its memory
+    # does not grow with the region); the region's, all
+    write_aggregates(ds, meth, snapshot)
+    write_indicator_aggregates(indicators, ds.schools, meth, snapshot)
+    trim_heap()   # the suppressed copy of the region's table made on the way
+    write_partitions(ds, snapshot)    # last: its index marks the snapshot as partitioned (session.load)
     for old in [*cache.glob("indicators-*.parquet"), *cache.glob("dataset-*")]:   # keep only the current cache
         if old not in (path, snapshot):
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)

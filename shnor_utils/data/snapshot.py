@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from shnor_utils.data.tables import Dataset, LazyTables, TableFile, contiguous
@@ -74,12 +75,67 @@ PARTS = "parts"   # subfolder of a snapshot: one folder per municipality
 AGGREGATES = "aggregates"   # subfolder of a snapshot: the region-wide aggregates (`analyses.aggregates`)
 SIZES = "sizes.json"  # in PARTS and AGGREGATES: every file's size, to find a folder damaged after it was written
 INDEX = "index.json"  # in PARTS: which tables of the whole region are non-empty, the schools' municipalities
+INDICATOR_PARTS = "indicator-parts"   # subfolder of a snapshot: each municipality's indicator rows, and the
+#                                       region-wide aggregates of the indicator table (`analyses.aggregates`)
 
 
 def partition_path(folder, municipality_id: str) -> Path:
     """Folder of one municipality's partition inside a snapshot (its id made a safe folder name)."""
     digest = hashlib.sha256(str(municipality_id).encode()).hexdigest()[:12]
     return Path(folder) / PARTS / f"m-{digest}"
+
+
+def indicator_part_path(folder, municipality_id: str) -> Path:
+    """Parquet file of one municipality's indicator rows inside a snapshot (`write_indicator_parts`)."""
+    return Path(folder) / INDICATOR_PARTS / f"{partition_path(folder, municipality_id).name}.parquet"
+
+
+def indicator_rows(indicators: pd.DataFrame, schools: pd.DataFrame, municipality_id: str) -> pd.DataFrame:
+    """The rows of the indicator table a municipality's reports read: its schools' rows, every
+    municipality's rows (a municipality report compares municipalities) and the region's, in the
+    table's order, columns and dtypes kept, index 0…n−1."""
+    return next(rows for mid, rows in _indicator_parts(indicators, schools) if mid == str(municipality_id))
+
+
+def _indicator_parts(indicators: pd.DataFrame, schools: pd.DataFrame):
+    """(municipality id, `indicator_rows`) of every municipality of `schools`, with one pass over the
+    region's table to find each school row's municipality."""
+    level = indicators["level"].astype("string")
+    common = level.isin(["municipality", "region"]).fillna(False).to_numpy(dtype=bool)
+    mun_of = dict(zip(schools["school_id"].astype(str), schools["municipality_id"].astype(str)))
+    row_mun = indicators["entity_id"].astype("string").map(mun_of).where(level == "school")
+    codes, found = pd.factorize(row_mun)
+    for mid in sorted(schools["municipality_id"].dropna().astype(str).unique()):
+        hit = np.flatnonzero(found == mid)
+        keep = common | (codes == hit[0]) if len(hit) else common
+        yield mid, indicators[keep].reset_index(drop=True)
+
+
+def write_indicator_parts(indicators: pd.DataFrame, schools: pd.DataFrame, folder, extra=None) -> Path:
+    """Beside a snapshot, each municipality's rows of the computed indicator table (`indicator_rows`),
+    and `extra()` ({name: {key: value}}, the region-wide aggregates of the indicator table) as pickles
+    like `analyses.aggregates`: a partition's kernel reads these instead of the region's table
+    (1.7 million rows at 1,000 schools). Written once, atomically and sealed, like the partitions."""
+    target = Path(folder) / INDICATOR_PARTS
+    if target.exists() and keep_if_intact(target):
+        return target
+    with atomic_folder(target) as tmp:
+        for mid, rows in _indicator_parts(indicators, schools):
+            rows.to_parquet(tmp / indicator_part_path(folder, mid).name)
+        for name, stored in (extra() if extra else {}).items():
+            with open(tmp / f"{name}.pkl", "wb") as fh:
+                pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        seal(tmp)
+    return target
+
+
+def read_indicator_part(folder, municipality_id: str) -> pd.DataFrame:
+    """One municipality's indicator rows (`write_indicator_parts`)."""
+    path = indicator_part_path(folder, municipality_id)
+    if not path.exists():
+        raise InputError(f"в кэше пакета нет показателей муниципалитета «{municipality_id}»: {path}; "
+                         "запустите пакет заново (кэш будет подготовлен)")
+    return contiguous(pd.read_parquet(path))
 
 
 def write_partitions(ds: Dataset, folder) -> Path:
@@ -147,6 +203,8 @@ class Partition(Dataset):
         snapshot (`analyses.aggregates.write_aggregates`; a pickle of our own cache folder)."""
         if name not in self._aggregates:
             path = self.folder / AGGREGATES / f"{name}.pkl"
+            if not path.exists():   # an aggregate of the indicator table
+                path = self.folder / INDICATOR_PARTS / f"{name}.pkl"
             if not path.exists():
                 raise InputError(f"в кэше пакета нет региональной сводки «{name}»: {path}; "
                                  "запустите пакет заново (кэш будет подготовлен)")
@@ -159,9 +217,10 @@ class Partition(Dataset):
 
 
 def has_partitions(folder) -> bool:
-    """A snapshot with its municipality parts and region-wide aggregates (both written whole, atomically)."""
+    """A snapshot with its municipality parts, their indicator rows and the region-wide aggregates (each
+    written whole, atomically)."""
     folder = Path(folder)
-    return (folder / PARTS / INDEX).exists() and (folder / AGGREGATES).is_dir()
+    return (folder / PARTS / INDEX).exists() and (folder / AGGREGATES).is_dir() and (folder / INDICATOR_PARTS).is_dir()
 
 
 def municipality_of(folder, scope: str, entity_id) -> str | None:

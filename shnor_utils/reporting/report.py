@@ -81,7 +81,7 @@ class Report:
             if len(mine):
                 self._own_hidden = mine
                 self._indicators = None
-        years = self.of_indicators("known-years", lambda: _known_years(indicators))
+        years = self.region_wide("known-years", lambda: known_years(indicators))
         self.year = int(year) if year is not None else (int(years[-1]) if years else None)
         self.started = _dt.datetime.now()
 
@@ -371,7 +371,7 @@ class Report:
         if self.year is None:
             return None
         prev = self.year - 1
-        if not self.of_indicators("has-year", lambda: bool((self._shared["year"] == prev).any()), prev):
+        if prev not in self.region_wide("indicator-years", lambda: indicator_years(self._shared)):
             return None
         flags = flag_ids(self.meth) if flags is None else list(flags)
         moves = self.of_indicators("flag-moves", lambda: flag_moves(self._shared, flags, self.year), self.year, tuple(flags))
@@ -508,7 +508,12 @@ def _take_groups(frame: pd.DataFrame, index: dict, keys) -> pd.DataFrame:
     return frame.take(_group_positions(index, keys))
 
 
-def _known_years(indicators: pd.DataFrame) -> list:
+def indicator_years(indicators: pd.DataFrame) -> list:
+    """Every year with a row in the indicator table."""
+    return sorted(int(y) for y in indicators["year"].dropna().unique())
+
+
+def known_years(indicators: pd.DataFrame) -> list:
     """Years of the indicator table; forecast rows (the ШНОР list of the year after the data) and their
     dynamics rows do not choose the default year."""
     if not len(indicators):

@@ -54,9 +54,10 @@ def caches(tmp_path_factory, demo_small):
         write_indicators(indicators, session.indicators_path(cache, ds, meth))
         if name == "part":
             A.write_aggregates(ds, meth, snap)
+            A.write_indicator_aggregates(indicators, ds.schools, meth, snap)
             write_partitions(ds, snap)
         out[name] = cache
-    out.update(ds=ds, meth=meth, snapshot=snap)
+    out.update(ds=ds, meth=meth, snapshot=snap, indicators=indicators)
     return out
 
 

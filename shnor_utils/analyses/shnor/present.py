@@ -436,11 +436,6 @@ def findings(rep: Report) -> list[Finding]:
 
 
 # ---- school passport -----------------------------------------------------------------------
-def _binary(rows: pd.DataFrame) -> pd.Series:
-    """indicator_id → whether all its (non-empty) values are 0 or 1."""
-    return rows.dropna(subset=["value"]).groupby("indicator_id")["value"].agg(lambda v: set(v.unique()) <= {0, 1})
-
-
 def passport_flags(rep: Report, year: int | None = None) -> pd.DataFrame:
     """Every flag of the school in `year` from EVERY analysis, read generically from the indicator
     table: a school-level row with a flag (other than «not_flags»), or a 0/1 indicator equal to 1."""
@@ -448,9 +443,11 @@ def passport_flags(rep: Report, year: int | None = None) -> pd.DataFrame:
     words = rep.meth.words
     own = rep.rows_of("school", rep.entity_id)
     mine = own[own["year"] == year]
-    # indicators whose every value is 0 or 1: over the shared table (once per kernel) and the school's
-    # own rows (which its report may show in full)
-    everywhere, here = rep.of_indicators("binary-indicators", lambda: _binary(rep.shared)), _binary(own)
+    # indicators whose every value is 0 or 1: over the region's shared table (region-wide: precomputed by
+    # the batch for a kernel holding one municipality's rows) and the school's own rows (which its report
+    # may show in full)
+    everywhere = rep.region_wide("binary-indicators", lambda: A.binary(rep.shared))
+    here = A.binary(own)
     binary_ids = {i for i in set(everywhere.index) | set(here.index) if everywhere.get(i, True) and here.get(i, True)}
     skip = set(rep.meth.data.get("flags", {}).get("not_flags", [])) | {"forecast"}
     flagged = mine[mine["flag"].notna() & ~mine["flag"].isin(skip)]
