@@ -19,7 +19,10 @@ from shnor_utils.analyses import compute_all
 from shnor_utils.batch.kernel import WarmKernel, parameterize
 from shnor_utils.batch.plan import Run, by_partition
 from shnor_utils.data.dataset import files_stamp, load_dataset, write_snapshot
-from shnor_utils.data.snapshot import AGGREGATES, PARTS, Partition, read_partition, write_partitions
+from shnor_utils.analyses import funnel as F
+from shnor_utils.data.snapshot import (AGGREGATES, INDICATOR_PARTS, PARTS, Partition, indicator_part_path,
+                                       read_indicator_part, read_partition, write_partitions)
+from shnor_utils.indicators.privacy import suppress
 from shnor_utils.errors import ParameterError
 from shnor_utils.indicators.compute import write_indicators
 from shnor_utils.methodology import load_methodology
@@ -37,6 +40,9 @@ REPORTS = [
     *[(t, "municipality", "reg99_m002") for t in ("vpr_objectivity", "shnor_selection", "gia_results",
                                                   "teacher_deficits", "indicator_dynamics")],
     ("vpr_objectivity", "school", "edu990047"), ("school_passport", "school", "edu990047"),
+    # a school of every municipality, and a municipality report of each, in every template of that scope
+    *[(t, "school", "edu990037") for t in ("vpr_objectivity", "school_passport", "gia_results")],
+    *[(t, "municipality", m) for m in ("reg99_m001", "reg99_m003") for t in ("vpr_objectivity", "shnor_selection")],
 ]
 
 
@@ -103,9 +109,12 @@ from shnor_utils.session import open_report
 rep = open_report({dataset!r}, template="probe", scope={scope!r}, entity_id={entity!r}, cache={cache!r})
 rep.own("vpr"); rep.ds.teachers; rep.ds.risk_profiles   # read a few school-keyed tables
 mun = rep.ds.schools.set_index("school_id")["municipality_id"]
+ind = rep.shared
 print(json.dumps({{"kind": type(rep.ds).__name__,
                   "loaded": {{n: sorted(set(mun[rep.ds.tables[n]["school_id"]].astype(str)))
-                             for n in rep.ds.tables.loaded() if n != "schools"}}}}))'''
+                             for n in rep.ds.tables.loaded() if n != "schools"}},
+                  "indicator_schools": sorted(set(mun[ind.loc[ind["level"] == "school", "entity_id"]].astype(str))),
+                  "indicator_levels": {{str(k): int(v) for k, v in ind["level"].value_counts().items()}}}}))'''
 
 
 def test_a_kernel_holds_only_its_municipalitys_rows(caches, demo_small, tmp_path):
@@ -124,6 +133,17 @@ def test_a_kernel_holds_only_its_municipalitys_rows(caches, demo_small, tmp_path
     assert all(m == ["reg99_m001"] for m in school["loaded"].values()), school        # edu990005's municipality
     assert all(m == ["reg99_m002"] for m in municipality["loaded"].values()), municipality
     assert region["loaded"]["vpr"] == ["reg99_m001", "reg99_m002", "reg99_m003"]      # a region report: all
+    # the indicator table too: the municipality's schools, every municipality and the region
+    levels = caches["indicators"]["level"].value_counts()
+    assert school["indicator_schools"] == ["reg99_m001"] and municipality["indicator_schools"] == ["reg99_m002"]
+    assert region["indicator_schools"] == ["reg99_m001", "reg99_m002", "reg99_m003"]
+    assert region["indicator_levels"] == {k: int(v) for k, v in levels.items()}
+    for seen_by, mun in ((school, "reg99_m001"), (municipality, "reg99_m002")):
+        ids = caches["ds"].schools.loc[caches["ds"].schools["municipality_id"] == mun, "school_id"]
+        own = caches["indicators"]["entity_id"].isin(ids) & caches["indicators"]["level"].eq("school")
+        assert seen_by["indicator_levels"] == {"school": int(own.sum()), "municipality": int(levels["municipality"]),
+                                               "region": int(levels["region"])}
+        assert int(own.sum()) < levels["school"] / 2    # the point: far fewer rows than the region's
 
 
 def test_partition_answers_for_the_region_and_refuses_region_wide_reads(caches):
@@ -173,17 +193,19 @@ def test_runs_of_one_municipality_are_executed_together(tmp_path):
                      "a · municipality · m2", "a · school · s3", "b · school · s3"]
 
 
-def test_a_cache_without_partitions_reads_the_whole_snapshot(caches, demo_small, tmp_path):
-    """An older cache (no partitions or aggregates yet) still gives whole-snapshot reports."""
+@pytest.mark.parametrize("missing", [AGGREGATES, INDICATOR_PARTS])
+def test_a_cache_without_partitions_reads_the_whole_snapshot(caches, demo_small, tmp_path, missing):
+    """An older cache (no aggregates, or no indicator parts yet) still gives whole-snapshot reports."""
     cache = tmp_path / "c"
     shutil.copytree(caches["part"], cache)
     snap = next(Path(cache).glob("dataset-*"))
-    shutil.rmtree(snap / AGGREGATES)
+    shutil.rmtree(snap / missing)
     session._MEMO.clear()
     try:
         rep = session.open_report(str(demo_small), template="t", scope="school", entity_id="edu990005", cache=str(cache))
         assert type(rep.ds).__name__ == "Dataset"
         assert rep.own("vpr")["school_id"].eq("edu990005").all()
+        assert len(rep.shared) == len(caches["indicators"])   # the region's whole table
     finally:
         session._MEMO.clear()
         R._DERIVED.clear()
@@ -199,6 +221,8 @@ def test_prepare_writes_the_partitions_and_aggregates_a_batch_kernel_reads(regio
     snap = session.snapshot_path(cfg.cache, files_stamp(cfg.dataset, meth.digest))
     assert has_partitions(snap)
     assert {p.stem for p in (snap / AGGREGATES).glob("*.pkl")} == set(A.SPECS)
+    assert {p.stem for p in (snap / INDICATOR_PARTS).glob("*.pkl")} == set(A.INDICATOR_SPECS)
+    assert indicator_part_path(snap, region["mun"]).exists()
     sid = region["schools"][0]
     session._MEMO.clear()
     try:
@@ -221,9 +245,16 @@ def test_a_damaged_partition_or_aggregate_folder_is_found_and_written_again(demo
     meth = load_methodology()
     ds = load_dataset(demo_small, methodology=meth, errors_csv=False)
     snap = write_snapshot(ds, tmp_path / "dataset-x")
-    A.write_aggregates(ds, meth, snap)
-    write_partitions(ds, snap)
-    victims = [partition_path(snap, "reg99_m002") / "vpr.parquet", sorted((snap / AGGREGATES).glob("*.pkl"))[0]]
+    indicators = compute_all(ds, meth)
+
+    def write():
+        A.write_aggregates(ds, meth, snap)
+        A.write_indicator_aggregates(indicators, ds.schools, meth, snap)
+        write_partitions(ds, snap)
+
+    write()
+    victims = [partition_path(snap, "reg99_m002") / "vpr.parquet", sorted((snap / AGGREGATES).glob("*.pkl"))[0],
+               indicator_part_path(snap, "reg99_m002")]
     before = [v.read_bytes() for v in victims]
     for v in victims:
         if damage == "truncate":
@@ -231,12 +262,63 @@ def test_a_damaged_partition_or_aggregate_folder_is_found_and_written_again(demo
         elif damage == "delete":
             v.unlink()
         else:
-            (v.parent if v.parent.name == AGGREGATES else v.parent.parent).joinpath(SIZES).unlink()
-    A.write_aggregates(ds, meth, snap)
-    write_partitions(ds, snap)
+            (v.parent if v.parent.name in (AGGREGATES, INDICATOR_PARTS) else v.parent.parent).joinpath(SIZES).unlink()
+    write()
     assert [v.read_bytes() for v in victims] == before
-    assert capsys.readouterr().err.count("Кэш пакета повреждён") == 2
+    assert capsys.readouterr().err.count("Кэш пакета повреждён") == 3
     # an intact folder is kept as it is, silently
-    A.write_aggregates(ds, meth, snap)
-    write_partitions(ds, snap)
+    write()
     assert capsys.readouterr().err == ""
+
+
+def test_each_municipalitys_indicator_file_is_the_whole_table_filtered(caches):
+    """Values, dtypes and row order: the file holds exactly the rows of the region's table a
+    municipality's reports read — its schools', every municipality's and the region's."""
+    ind, schools, snap = caches["indicators"], caches["ds"].schools, caches["snapshot"]
+    assert set(ind["level"].unique()) == {"school", "municipality", "region"}   # no other level to keep
+    school_rows = 0
+    for mun, ids in schools.groupby("municipality_id")["school_id"]:
+        got = read_indicator_part(snap, mun)
+        keep = (ind["level"].eq("school") & ind["entity_id"].isin(set(ids))) | ind["level"].isin(["municipality", "region"])
+        want = ind[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want)          # dtypes too
+        assert got["level"].eq("region").sum() == ind["level"].eq("region").sum() > 0
+        school_rows += int(got["level"].eq("school").sum())
+    assert school_rows == int(ind["level"].eq("school").sum())   # every school row in exactly one file
+
+
+def test_the_precomputed_region_wide_indicator_aggregates_equal_the_direct_computation(caches):
+    """What a partition's report reads instead of other municipalities' rows: the funnel's region sums
+    and per-school sums of every key share and year, the 0/1 indicators and the years of the table."""
+    ds, meth, snap = caches["ds"], caches["meth"], caches["snapshot"]
+    shown = suppress(caches["indicators"], meth)
+    part = read_partition(snap, "reg99_m003")
+    keys = F.selections(meth)
+    assert ("gia_below_min", "ОГЭ", tuple(meth.threshold("gia.mandatory_subjects"))) in keys
+    checked = 0
+    for key in keys:
+        stored = part.aggregate("funnel-pooled", key)
+        years = sorted(int(y) for y in shown.loc[shown["indicator_id"] == key[0], "year"].dropna().unique())
+        assert sorted(stored) == years and years
+        for year in years:
+            num, den, pooled = stored[year]
+            want_num, want_den, want = F._pooled(shown, key[0], year, *key[1:])
+            assert (num, den) == (want_num, want_den)
+            pd.testing.assert_frame_equal(pooled, want)
+            checked += len(pooled)
+    assert checked
+    # by hand for one selection: Σ over the region rows; schools of every municipality, hidden rows left out
+    year = max(stored)
+    num, den, pooled = part.aggregate("funnel-pooled", ("vpr_share_2", None, None))[year]
+    rows = shown[(shown["indicator_id"] == "vpr_share_2") & (shown["year"] == year)]
+    region = rows[rows["level"] == "region"]
+    assert num == region["numerator"].sum() and den == region["denominator"].sum()
+    seen = rows[(rows["level"] == "school") & rows["flag"].ne("suppressed").fillna(True)]
+    assert set(pooled.index) == set(seen["entity_id"])
+    mun = ds.schools.set_index("school_id")["municipality_id"]
+    assert set(mun[pooled.index]) == {"reg99_m001", "reg99_m002", "reg99_m003"}
+    some = pooled.index[0]
+    assert pooled.loc[some, "denominator"] == seen.loc[seen["entity_id"] == some, "denominator"].sum()
+    pd.testing.assert_series_equal(part.aggregate("binary-indicators", ()), A.binary(shown))
+    assert part.aggregate("known-years", ()) == R.known_years(shown)
+    assert part.aggregate("indicator-years", ()) == sorted(int(y) for y in shown["year"].dropna().unique())
