@@ -16,7 +16,7 @@ from shnor_utils.analyses.aggregates import write_aggregates, write_indicator_ag
 from shnor_utils.batch.config import BatchConfig
 from shnor_utils.data.dataset import contiguous, files_stamp, load_dataset, read_snapshot, write_snapshot
 from shnor_utils.data.tables import trim_heap
-from shnor_utils.data.snapshot import write_partitions
+from shnor_utils.data.snapshot import INDICATOR_PARTS, write_partitions
 from shnor_utils.indicators import write_indicators
 from shnor_utils.methodology import load_methodology
 from shnor_utils.session import indicators_path, snapshot_path
@@ -61,7 +61,15 @@ def prepare(cfg: BatchConfig):
     write_snapshot(ds, snapshot)      # the kernels read it instead of parsing and validating the files
     path = indicators_path(cache, ds, meth)
     # the same frame (and dtypes) whether fresh or cached: keys stay stable
-    indicators = contiguous(_read_indicators(path, lambda: compute_all(ds, meth)))
+    fresh = []
+
+    def make() -> pd.DataFrame:
+        fresh.append(True)
+        return compute_all(ds, meth)
+
+    indicators = contiguous(_read_indicators(path, make))
+    if fresh:   # the municipalities' indicator rows are a copy of the table: of this one only
+        shutil.rmtree(snapshot / INDICATOR_PARTS, ignore_errors=True)
     # a school / municipality report's kernel reads only its municipality's rows (of the pupil-level
     # tables and of the indicator table) and the region-wide aggregates computed here once (its memory
     # does not grow with the region); the region's, all

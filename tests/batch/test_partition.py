@@ -223,6 +223,14 @@ def test_prepare_writes_the_partitions_and_aggregates_a_batch_kernel_reads(regio
     assert {p.stem for p in (snap / AGGREGATES).glob("*.pkl")} == set(A.SPECS)
     assert {p.stem for p in (snap / INDICATOR_PARTS).glob("*.pkl")} == set(A.INDICATOR_SPECS)
     assert indicator_part_path(snap, region["mun"]).exists()
+    # indicators computed again (their file was lost): the municipalities' copies of them are written
+    # again too, even when they look intact (same sizes)
+    victim = indicator_part_path(snap, region["mun"])
+    good = victim.read_bytes()
+    victim.write_bytes(b"x" * len(good))
+    session.indicators_path(cfg.cache, ds, meth).unlink()
+    prepare(cfg)
+    assert victim.read_bytes() == good
     sid = region["schools"][0]
     session._MEMO.clear()
     try:
