@@ -144,8 +144,21 @@ class Report:
         """Indicator rows of one entity (or a list of entities) of `level`, in table order, via an index
         of the indicator table built once per dataset (a region's table has millions of rows)."""
         ids = (entity_ids,) if isinstance(entity_ids, str) else tuple(entity_ids)
+        if level == "school" and getattr(self.ds, "aggregate", None) is not None:
+            self._refuse_other_municipalities(ids)
         return self.once("rows-of", lambda: self._take(_group_positions(self._row_index(), [(level, e) for e in ids])),
                          level, ids)
+
+    def _refuse_other_municipalities(self, school_ids) -> None:
+        """A kernel holding one municipality's partition has no other school's indicator rows: asking
+        for them is an error (what a report compares with region-wide comes from `region_wide`),
+        never silently no rows."""
+        mine = self.derived("partition-schools", lambda: frozenset(
+            self.ds.schools.loc[self.ds.schools["municipality_id"].astype(str) == str(self.ds.municipality_id), "school_id"]))
+        outside = [s for s in school_ids if s not in mine]
+        if outside:
+            raise ParameterError(f"показатели школы «{outside[0]}» недоступны в ядре одного муниципалитета "
+                                 f"({self.ds.municipality_id}); региональные сводки берутся из `region_wide`")
 
     def rows_with(self, indicator_ids) -> pd.DataFrame:
         """Indicator rows of one indicator (or a list), every level and entity, in table order, via an

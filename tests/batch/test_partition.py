@@ -158,6 +158,9 @@ def test_partition_answers_for_the_region_and_refuses_region_wide_reads(caches):
                        entity_id="edu990047", year=2026)
         with pytest.raises(ParameterError, match="недоступна в ядре одного муниципалитета"):
             rep.of_year("vpr")
+        with pytest.raises(ParameterError, match="недоступны в ядре одного муниципалитета"):
+            rep.rows_of("school", ["edu990047", "edu990005"])     # edu990005 is of reg99_m001
+        assert rep.rows_of("school", "edu990047").empty          # its own: allowed (no rows in this empty table)
         whole = R.Report(ds, meth, rep.indicators, template="t", scope="school", entity_id="edu990047", year=2026)
         # every aggregate read from the batch's file equals the one computed from the whole dataset
         for name, (keys, _compute) in A.SPECS.items():
