@@ -20,7 +20,7 @@ help:
 	@echo "make reference-runs — пересчитать эталонные прогоны для nbval"
 	@echo "make docx      — все отчёты и к каждому документ Word (.docx, A4)"
 	@echo "make clean     — удалить сгенерированные данные, прогоны и отчёты"
-	@echo "make bench     — замеры производительности → bench/results.json (быстро: make bench BENCH_SIZES=100 BENCH_INGEST_SIZES=)"
+	@echo "make bench     — замеры производительности → bench/results.json (быстро: make bench BENCH_SIZES=100 BENCH_INGEST_SIZES= BENCH_WHOLE=0)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,12 +69,14 @@ clean:
 	rm -rf data/demo notebooks/runs/* output/* .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# make bench BENCH_SIZES=100 BENCH_INGEST_SIZES= BENCH_SAMPLE=6 — a quick run; the defaults are the full one
+# make bench BENCH_SIZES=100 BENCH_INGEST_SIZES= BENCH_SAMPLE=6 BENCH_WHOLE=0 — a quick run; the defaults are the
+# full one (with the whole region of the largest size: every report, index and Excel, ≈ half an hour on 2 cores)
 BENCH_SIZES ?= 100 300 1000
 BENCH_INGEST_SIZES ?= 3000
 BENCH_SAMPLE ?= 12
+BENCH_WHOLE ?=
 bench: $(STAMP)
-	$(PY) bench/run_bench.py --sizes "$(BENCH_SIZES)" --ingest-sizes "$(BENCH_INGEST_SIZES)" --sample $(BENCH_SAMPLE)
+	$(PY) bench/run_bench.py --sizes "$(BENCH_SIZES)" --ingest-sizes "$(BENCH_INGEST_SIZES)" --sample $(BENCH_SAMPLE) $(if $(BENCH_WHOLE),--whole-region $(BENCH_WHOLE),)
 
 pdf: $(STAMP) $(DEMO)/schools.csv
 	$(PY) -m shnor_utils.cli run $(PARAMS) --pdf

@@ -10,6 +10,10 @@ for a quick run), on the same sample of `vpr_objectivity` school reports (the fi
   dask     the batch on a Dask local cluster of `--workers` one-thread workers (largest size only);
   all      our batch on the school reports of ALL templates of `--all-sample` schools (the region's
            school reports are of five templates, not one);
+  whole    the whole region of `--whole-region` schools (default: the largest of `--sizes`; 0 = skip):
+           every template at every scope, with the index and the Excel workbook, as `make reports` does
+           (the demo's parameter set and regional overlay), then the same batch again with nothing
+           changed (the no-change re-run);
 and, for every size of `--sizes` and `--ingest-sizes` (default adds 3000): dataset load + validation and
 indicator computation in a child process, with its peak memory; for the sizes of `--ingest-sizes`
 also the warm batch on the sample, for the memory of the process tree and of a kernel.
@@ -114,6 +118,27 @@ def write_all_params(data: Path, out_dir: Path, runs_dir: Path, school_ids: list
         "reports": [{"template": t, "scopes": ["school"], "filter": {"school_id": school_ids}} for t in SCHOOL_TEMPLATES]},
         allow_unicode=True), encoding="utf-8")
     return params
+
+
+def whole_region(data: Path, work: Path, workers: int) -> dict:
+    """Every report of the region (the demo parameter set's templates and scopes, the demo overlay),
+    the index and the workbook: one forced batch, then the no-change re-run."""
+    demo = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text(encoding="utf-8"))
+    params = work / "whole.yaml"
+    params.write_text(yaml.safe_dump({
+        "title": "Бенчмарк: весь регион", "dataset": str(data), "year": 2026, "region_name": "Бенчмарк",
+        "output": str(work / "whole"), "runs_dir": str(work / "whole-runs"), "excel": True,
+        "methodology": str(ROOT / demo["methodology"]), "reports": demo["reports"]}, allow_unicode=True), encoding="utf-8")
+    res = batch(params, 0, workers)
+    again = time.perf_counter()
+    rerun = subprocess.run([sys.executable, "-m", "shnor_utils.cli", "run", str(params), "--workers", str(workers)],
+                           capture_output=True, text=True, cwd=ROOT)
+    rerun_s = time.perf_counter() - again
+    return {"whole_region_wall_s": res["wall_s"], "whole_region_min": round(res["wall_s"] / 60, 1),
+            "whole_region_reports": res["reports"], "whole_region_reports_per_min": round(res["reports"] / res["wall_s"] * 60, 1),
+            "whole_region_report_s_median": res["report_s_median"], "whole_region_tree_peak_mb": res["tree_peak_mb"],
+            "whole_region_kernel_peak_mb": res["kernel_peak_mb"],
+            "whole_region_rerun_s": round(rerun_s, 1) if rerun.returncode == 0 and "Ничего не изменилось" in rerun.stdout else None}
 
 
 def all_templates(data: Path, work: Path, ids: list[str], workers: int) -> dict:
@@ -223,7 +248,9 @@ def main() -> int:
     ap.add_argument("--ingest-sizes", default="3000", help="further sizes measured for ingest and memory only")
     ap.add_argument("--sample", type=int, default=12, help="school reports per variant")
     ap.add_argument("--naive-sample", type=int, default=4)
-    ap.add_argument("--all-sample", type=int, default=8, help="schools whose reports of every template are run")
+    ap.add_argument("--all-sample", type=int, default=24, help="schools whose reports of every template are run")
+    ap.add_argument("--whole-region", type=int, default=None,
+                    help="schools of the region run whole (default: the largest of --sizes; 0: skip)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
@@ -271,10 +298,17 @@ def main() -> int:
             print("  Dask: локальный кластер против локального пула…", flush=True)
             row.update(dask_vs_local(params, args.sample, args.workers))
         Path(args.out).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")   # partial results kept
+    whole = max(sizes) if args.whole_region is None else args.whole_region
+    if whole:
+        print(f"— весь регион {whole} школ: все шаблоны и охваты, оглавление и Excel; затем повторный запуск без изменений…", flush=True)
+        res["by_size"].setdefault(str(whole), {}).update(whole_region(region(whole), WORK / f"s{whole}", args.workers))
+        Path(args.out).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
     top = res["by_size"][str(max(sizes))]
     for key in ("report_s_median", "floor_s_median", "batch_reports_per_min", "floor_reports_per_min",
                 "fresh_reports_per_min", "naive_reports_per_min", "html_bytes_median", "output_bytes_per_school",
-                "dask_overhead_ratio", "all_templates_reports_per_min", "all_templates_report_s_median"):
+                "dask_overhead_ratio", "all_templates_reports_per_min", "all_templates_report_s_median",
+                "whole_region_min", "whole_region_reports", "whole_region_reports_per_min", "whole_region_rerun_s",
+                "whole_region_tree_peak_mb"):
         res[key] = top.get(key)
     for key in ("tree_peak_mb", "kernel_peak_mb", "ingest_s", "indicators_s", "ingest_peak_mb"):
         res[key] = {n: row.get(key) for n, row in res["by_size"].items() if row.get(key) is not None}

@@ -177,7 +177,7 @@ def graduates_table(rep: Report) -> tuple[pd.DataFrame, list]:
 
 def targets_table(rep: Report, baseline_year: int | None = None) -> tuple[pd.DataFrame, list]:
     """Seed targets (Tomsk C10a–C10d, Kirensky I2): baseline, plan, fact, gap, status, source."""
-    t = plan_vs_fact(rep.indicators, rep.meth, rep.scope, rep.entity_id, rep.year, baseline_year)
+    t = plan_vs_fact(rep.rows_of(rep.scope, rep.entity_id), rep.meth, rep.scope, rep.entity_id, rep.year, baseline_year)
     out, classes = [], []
     for r in records(t):
         out.append({"Показатель": r.name, "Базовое значение": f"{fmt_pct(r.baseline)} ({r.baseline_year})",
@@ -275,7 +275,7 @@ def findings(rep: Report, baseline_year: int | None = None) -> list[Finding]:
                                    f"(по региону {fmt_pct(reg['value'].iloc[0])}).",
                                    rule=_wilson_rule(rep),
                                    source="интервал Уилсона, METHODOLOGY.md §2", severity="warning"))
-    targets = plan_vs_fact(rep.indicators, rep.meth, rep.scope, rep.entity_id, rep.year, baseline_year)
+    targets = plan_vs_fact(rep.rows_of(rep.scope, rep.entity_id), rep.meth, rep.scope, rep.entity_id, rep.year, baseline_year)
     for t in records(targets[targets["status"] == "не достигнута"]):
         if t.n < min_n:
             continue

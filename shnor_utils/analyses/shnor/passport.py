@@ -37,8 +37,12 @@ KEY_EXTRA = (("staffing_rate", {}, False), ("teachers_with_deficit", {}, True),
 
 # ---- helpers -------------------------------------------------------------------------------------
 def _rows(rep: Report, level: str, entity, indicator_id: str, year: int) -> pd.DataFrame:
+    """The entity's rows of one indicator and year, through an index of its rows by (indicator, year)
+    built once per report (the passport asks for a few hundred such slices)."""
     rows = rep.rows_of(level, entity)
-    return rows[(rows["indicator_id"] == indicator_id) & (rows["year"] == year)]
+    index = rep.once("rows-by-indicator-year", lambda: rows.groupby(["indicator_id", "year"], sort=False).indices, level, entity)
+    pos = index.get((indicator_id, year))
+    return rows.iloc[0:0] if pos is None else rows.take(pos)
 
 
 def _pick(rows: pd.DataFrame, **filters) -> pd.DataFrame:

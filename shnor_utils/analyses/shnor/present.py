@@ -74,8 +74,8 @@ def _ind(rep: Report, indicator_id: str, level: str | None = None) -> pd.DataFra
 
 def _status(rep: Report) -> pd.DataFrame:
     """shnor / risk_school / low_procedures per school × year of the report's schools (wide)."""
-    rows = rep.indicators[(rep.indicators["level"] == "school") & rep.indicators["entity_id"].isin(rep.school_ids)
-                          & rep.indicators["indicator_id"].isin(["shnor", "risk_school", "low_procedures"])]
+    rows = rep.rows_of("school", rep.school_ids)   # the report's schools by the row index, not a scan of the region
+    rows = rows[rows["indicator_id"].isin(["shnor", "risk_school", "low_procedures"])]
     if rows.empty:
         return pd.DataFrame(columns=["school_id", "year", "shnor", "risk_school", "low_procedures"])
     wide = rows.pivot_table(index=["entity_id", "year"], columns="indicator_id", values="value", aggfunc="first")

@@ -84,8 +84,9 @@ def staffing_table(rep: Report) -> pd.DataFrame:
 
 def vacancies_by_subject(rep: Report) -> pd.DataFrame:
     """Where teachers are lacking: vacancies by school (or municipality for the region) × subject."""
-    ind = rep.indicators
     level = "municipality" if rep.scope == "region" else "school"
+    # a school or municipality report: its schools' rows by the row index, not a scan of the region's table
+    ind = rep.indicators if level == "municipality" else rep.rows_of("school", rep.school_ids)
     rows = ind[(ind["indicator_id"] == "vacancies") & (ind["level"] == level) & (ind["year"] == rep.year)
                & ind["subject"].notna() & (ind["value"] > 0)]
     if level == "school":
