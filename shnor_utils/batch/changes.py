@@ -253,8 +253,9 @@ class Page:
 
 
 def publish_changes(cfg, runs: list, schools: pd.DataFrame, indicators: pd.DataFrame, meth, analyses=ALL, *,
-                    shown: pd.DataFrame | None = None) -> Path:
-    """The digest of a batch (runner.py calls it before the index, which then links it)."""
+                    shown: pd.DataFrame | None = None, year: int | None = None) -> Path:
+    """The digest of a batch (runner.py calls it before the index, which then links it); `year`: the
+    batch year when the caller has it (`report_year` of the computed table)."""
     return write_changes(cfg.output, title=cfg.title, region_name=cfg.region_name, runs=runs, schools=schools,
-                         indicators=indicators, meth=meth, year=report_year(cfg, indicators),
+                         indicators=indicators, meth=meth, year=report_year(cfg, indicators) if year is None else year,
                          flags=index_flags_of(analyses), params=str(Path(cfg.path).resolve()), shown=shown)

@@ -26,8 +26,9 @@ from shnor_utils.batch.nav import NavMap
 from shnor_utils.batch.plan import Run, load_params, plan, select
 from shnor_utils.batch.prepare import load_data, prepare, release_tables
 from shnor_utils.batch.progress import Progress, append_log, state_record, write_run_log
+from shnor_utils.data.tables import trim_heap
 from shnor_utils.indicators.privacy import suppress
-from shnor_utils.batch.publish import Sidecars, clear_stale, provenance_of, set_aside, write_outputs
+from shnor_utils.batch.publish import Sidecars, clear_stale, provenance_of, report_year, set_aside, write_outputs
 from shnor_utils.batch.render import render_pdfs, write_html
 from shnor_utils.batch.word import render_docx
 from shnor_utils.batch.state import (DataDigests, Manifest, RunState, assign_keys, fingerprint, package_digest,
@@ -96,7 +97,10 @@ def _run_batch(cfg: BatchConfig, t0: float, out, pool, *, workers, only_scope, l
     print(f"Набор параметров: {cfg.path}; данные: {cfg.dataset}; отчётов: {len(runs)}, выполнить {len(todo)}, "
           f"актуальны {len(skipped)}; {where}", file=out, flush=True)
     shown = suppress(indicators, meth)   # once: the sidecars, the digest and the index show the same table
-    results = _build_all(cfg, todo, len(runs), pool, provenance, Sidecars(indicators, provenance, meth, shown=shown), state, out,
+    year = report_year(cfg, indicators)
+    del indicators   # the computed table is not kept while the reports run: the parent needs only what they show
+    trim_heap()
+    results = _build_all(cfg, todo, len(runs), pool, provenance, Sidecars(shown, provenance, meth, shown=shown), state, out,
                          nav=NavMap.of(runs, cfg.output))
     if cfg.pdf:
         failed_ids = {x.run.run_id for x in results if not x.ok}
@@ -110,8 +114,8 @@ def _run_batch(cfg: BatchConfig, t0: float, out, pool, *, workers, only_scope, l
     outcomes = {r.run_id: {"ok": True} for r in skipped}
     outcomes.update({r.run.run_id: {"ok": r.ok, "error": f"{r.cell} {r.error}".strip()} for r in results})
     print("Оглавление" + (" и книга Excel" if cfg.excel else "") + "…", file=out, flush=True)
-    publish_changes(cfg, runs, ds.schools, indicators, meth, shown=shown)   # before the index, which links it
-    write_outputs(cfg, runs, outcomes, ds.schools, indicators, meth, shown=shown)
+    publish_changes(cfg, runs, ds.schools, shown, meth, shown=shown, year=year)   # before the index, which links it
+    write_outputs(cfg, runs, outcomes, ds.schools, shown, meth, shown=shown)
     failed = [r for r in results if not r.ok]
     manifest.write(fp, runs, len(failed))
     phases = (f"подготовка данных {t_prepared - t0:.0f} с, отчёты {t_reports - t_prepared:.0f} с, "

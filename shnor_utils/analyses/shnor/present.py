@@ -18,6 +18,7 @@ from shnor_utils.analyses.shnor import compute as shnor
 from shnor_utils.analyses.shnor.analysis import SPEC
 from shnor_utils.reporting.report import Report
 from shnor_utils.reporting.html import Finding, ci_level, display_html, esc, fmt_num, fmt_pct, plural, threshold_text
+from shnor_utils.data.tables import records
 
 DATIVE = {1: "одной", 2: "двум", 3: "трём", 4: "четырём", 5: "пяти"}   # «не менее чем по двум процедурам»
 
@@ -99,7 +100,7 @@ def _reason(low: pd.DataFrame, school_id: str, year: int) -> str:
         mine = low[(low["entity_id"] == school_id) & (low["year"] == y)]
         if len(mine):
             procs = ", ".join(f"{r.exam} {r.subject}" + (f" {int(r.grade)}" if r.exam == "ВПР" else "") +
-                              f" ({fmt_pct(r.value, 0)}, n = {fmt_num(r.denominator, 0)})" for r in mine.itertuples())
+                              f" ({fmt_pct(r.value, 0)}, n = {fmt_num(r.denominator, 0)})" for r in records(mine, index=True))
             parts.append(f"{y}: {procs}")
     return "; ".join(parts)
 
@@ -161,7 +162,7 @@ def watch_table(rep: Report) -> tuple[pd.DataFrame, list]:
         return pd.DataFrame(), []
     names = rep.school_names()
     rows, classes = [], []
-    for r in w.itertuples(index=False):
+    for r in records(w):
         d = abs(int(r.distance))
         if r.low:
             move = f"на {_participants(d)} меньше — перестанет быть низким"
@@ -233,7 +234,7 @@ def dynamics_table(rep: Report) -> pd.DataFrame:
     f = dynamics_frame(rep)
     rows = []
     prev = None
-    for r in f.itertuples(index=False):
+    for r in records(f):
         change = "—" if prev is None or pd.isna(r.shnor_count) or pd.isna(prev) else _signed(r.shnor_count - prev).replace(",0", "")
         row = {"Перечень на год": f"{int(r.year)}" + (" (прогноз)" if r.forecast else ""),
                "ШНОР, школ": fmt_num(r.shnor_count, 0), "Доля ШНОР": fmt_pct(r.shnor_share),
@@ -341,7 +342,7 @@ def value_added_table(rep: Report, top: int | None = None) -> tuple[pd.DataFrame
     part = part[part["school_id"].isin(rep.school_ids)].sort_values("va", ascending=False)
     names = rep.school_names()
     rows, classes = [], []
-    for r in part.itertuples(index=False):
+    for r in records(part):
         rows.append({"Школа": names.get(r.school_id, r.school_id), "Кластер": r.cluster,
                      "Индекс благополучия": fmt_num(r.social_index, 1),
                      "Результат, п.п.": _signed(r.result), "Ожидаемый, п.п.": _signed(r.expected),
@@ -419,7 +420,7 @@ def findings(rep: Report) -> list[Finding]:
                            rule=source_rule(rep), source=src, severity="warning"))
     diff = official_differences(rep)
     diff = diff[diff["Год перечня"] == year] if len(diff) else diff
-    for r in diff.itertuples(index=False):
+    for r in records(diff):
         out.append(Finding(f"{r.Школа}: {r.Расхождение} ({year} г.).", rule="сравнение с официальным перечнем (official_shnor)",
                            source="seed 003: список ФИОКО из ФИС ОКО", severity="warning"))
     part = context_frame(rep)
@@ -427,7 +428,7 @@ def findings(rep: Report) -> list[Finding]:
         good = part[part["school_id"].isin(rep.school_ids) & (part["verdict"] == "выше ожидаемого")
                     & (part["social_index"] < rep.meth.threshold("context.index_bands")[0])]
         names = rep.school_names()
-        for r in good.sort_values("va", ascending=False).itertuples(index=False):
+        for r in records(good.sort_values("va", ascending=False)):
             out.append(Finding(f"{names.get(r.school_id, r.school_id)}: в трудных условиях (индекс {fmt_num(r.social_index, 1)}) "
                                f"результат выше ожидаемого на {_signed(r.va)} п.п. — возможный наставник.",
                                rule=f"контекстная добавленная ценность: ДИ {ci_level(rep.meth.threshold('context.z'))} % выше 0",
@@ -454,7 +455,7 @@ def passport_flags(rep: Report, year: int | None = None) -> pd.DataFrame:
     binary = mine[mine["indicator_id"].isin(binary_ids) & (mine["value"] == 1) & ~mine.index.isin(flagged.index)]
     rows = pd.concat([flagged, binary])
     out = []
-    for r in rows.itertuples(index=False):
+    for r in records(rows):
         what = ", ".join(str(x) for x in (r.exam if pd.notna(r.exam) and r.exam != "ВПР" else None,
                                            r.subject if pd.notna(r.subject) else None,
                                            f"{int(r.grade)} класс" if pd.notna(r.grade) and (pd.isna(r.exam) or r.exam == "ВПР") else None)
@@ -471,7 +472,7 @@ def passport_summary(rep: Report) -> pd.DataFrame:
     va = _va(rep)
     va = va[va["school_id"] == rep.entity_id].set_index("year") if len(va) else pd.DataFrame()
     rows = []
-    for r in st.sort_values("year").itertuples(index=False):
+    for r in records(st.sort_values("year")):
         y = int(r.year)
         v = va.loc[y] if len(va) and y in va.index else None
         rows.append({"Год": y, "Процедур с низкими результатами": fmt_num(r.low_procedures, 0),
@@ -514,7 +515,7 @@ def show_links(links: list[tuple[str, str]]) -> None:
 def passport_findings(rep: Report) -> list[Finding]:
     flags = passport_flags(rep)
     out = []
-    for r in flags.itertuples(index=False):
+    for r in records(flags):
         out.append(Finding(f"{r.Показатель}: {r.Где}" + (f" — {r.Отметка}" if r.Отметка else ""),
                            rule=f"показатель {r.Анализ}", source="таблица показателей (все анализы)",
                            severity="flag" if r.Анализ in ("shnor", "risk_school") or r.Отметка else "warning"))
