@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from shnor_utils.analyses import compute_all
 from shnor_utils.analyses.aggregates import write_aggregates, write_indicator_aggregates
@@ -24,11 +25,18 @@ from shnor_utils.session import indicators_path, snapshot_path
 
 def load_data(cfg: BatchConfig, meth):
     """The validated dataset: from the cache's snapshot of the unchanged folder, else from the files.
-    A damaged snapshot (a truncated Parquet file, a deleted table) is removed and made again."""
+    A damaged snapshot (a truncated Parquet file, a deleted table) is removed and made again.
+
+    The snapshot's tables are read on first use (the driver of a batch whose snapshot, partitions
+    and aggregates are in place reads each pupil-level table once, for the run keys, one at a time:
+    `state.DataDigests`); every file's Parquet footer is checked now, so a damaged one is still found here."""
     snapshot = snapshot_path(cfg.cache, files_stamp(cfg.dataset, meth.digest))
     if snapshot.exists():
         try:
-            return read_snapshot(snapshot)
+            ds = read_snapshot(snapshot, lazy=True)
+            for name in ds.files:
+                pq.read_metadata(snapshot / f"{name}.parquet")
+            return ds
         except Exception as exc:   # any damage: the cache is only a copy, the dataset folder is the truth
             _damaged(snapshot, exc)
     return load_dataset(cfg.dataset, methodology=meth)

@@ -26,14 +26,16 @@ from shnor_utils.batch.nav import NavMap
 from shnor_utils.batch.plan import Run, load_params, plan, select
 from shnor_utils.batch.prepare import load_data, prepare, release_tables
 from shnor_utils.batch.progress import Progress, append_log, state_record, write_run_log
+from shnor_utils.data.dataset import files_stamp
 from shnor_utils.data.tables import trim_heap
 from shnor_utils.indicators.privacy import suppress
 from shnor_utils.batch.publish import Sidecars, clear_stale, provenance_of, report_year, set_aside, write_outputs
 from shnor_utils.batch.render import render_pdfs, write_html
 from shnor_utils.batch.word import render_docx
-from shnor_utils.batch.state import (DataDigests, Manifest, RunState, assign_keys, fingerprint, package_digest,
+from shnor_utils.batch.state import (TABLE_DIGESTS, DataDigests, Manifest, RunState, assign_keys, fingerprint, package_digest,
                                      sha256_file, to_do)
 from shnor_utils.methodology import load_methodology
+from shnor_utils.session import snapshot_path
 
 
 def run_batch(params_path, *, workers: int | None = None, only_scope: list[str] | None = None,
@@ -82,7 +84,8 @@ def _run_batch(cfg: BatchConfig, t0: float, out, pool, *, workers, only_scope, l
     meth, ds, indicators = prepare(cfg)
     t_prepared = time.perf_counter()
     runs = select(plan(cfg, ds.schools), only_scope, limit)
-    assign_keys(runs, DataDigests(ds, indicators), meth.digest, cfg.templates)
+    digests = snapshot_path(cfg.cache, files_stamp(cfg.dataset, meth.digest)) / TABLE_DIGESTS
+    assign_keys(runs, DataDigests(ds, indicators, cache=digests), meth.digest, cfg.templates)
     state = RunState(cfg.output)
     todo = to_do(runs, state.all(), force=force, retry_failed=retry_failed)
     chosen = {r.run_id for r in todo}

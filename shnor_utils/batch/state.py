@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -18,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shnor_utils.data.tables import trim_heap
 from shnor_utils.methodology import load_methodology
-from shnor_utils.safeio import atomic_write_text, safe_component
+from shnor_utils.safeio import atomic_write_bytes, atomic_write_text, safe_component
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent   # shnor_utils/
 
@@ -46,18 +48,19 @@ def digest_of(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:20]
 
 
+TABLE_DIGESTS = "table-digests.parquet"   # in the batch snapshot: `DataDigests` of its tables
+
+
 class DataDigests:
     """Per-school digests of every table and per-entity digests of the indicator table,
-    computed once per batch with vectorised row hashes (order-independent sums)."""
+    computed once per batch with vectorised row hashes (order-independent sums).
 
-    def __init__(self, ds, indicators: pd.DataFrame):
-        self.by_table: dict[str, pd.Series] = {}
-        for name, frame in ds.tables.items():
-            if "school_id" in frame.columns and len(frame):
-                hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-                sums = pd.Series(hashes).groupby(frame["school_id"].to_numpy()).sum()
-                counts = frame.groupby("school_id").size()
-                self.by_table[name] = sums.astype(str) + ":" + counts.reindex(sums.index).astype(str)
+    `cache`: a file of the per-school table digests (in the batch snapshot, whose content never
+    changes): read when there, else computed and written. A batch whose data did not change then
+    reads no pupil-level table in the driver; computing them reads one table at a time."""
+
+    def __init__(self, ds, indicators: pd.DataFrame, cache: Path | None = None):
+        self.by_table = _cached_table_digests(ds, cache) if cache is not None else table_digests(ds)
         ind = indicators[indicators["level"] != "school"]
         if len(ind):
             hashes = pd.util.hash_pandas_object(ind, index=False).to_numpy(dtype=np.uint64)
@@ -74,6 +77,44 @@ class DataDigests:
                 parts.append((name, series.reindex(sorted(school_ids)).fillna("").tolist()))
         parts.append(("indicators", [self.by_entity.get(key, "") for key in compare_with]))
         return digest_of(parts)
+
+
+def table_digests(ds) -> dict[str, pd.Series]:
+    """{table: per-school digest («sum of row hashes:rows»)} of every table with a school_id."""
+    by_table: dict[str, pd.Series] = {}
+    lazy = getattr(ds.tables, "forget", None)   # a batch snapshot's tables are read on first use
+    kept = set(ds.tables.loaded()) if lazy else set(ds.tables)
+    for name in list(ds.tables):
+        frame = ds.tables[name]
+        if "school_id" in frame.columns and len(frame):
+            hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+            sums = pd.Series(hashes).groupby(frame["school_id"].to_numpy()).sum()
+            counts = frame.groupby("school_id").size()
+            by_table[name] = sums.astype(str) + ":" + counts.reindex(sums.index).astype(str)
+        if lazy and name not in kept:   # read for this pass only: one table of the region at a time
+            del frame
+            lazy(name)
+            trim_heap()
+    return by_table
+
+
+def _cached_table_digests(ds, path: Path) -> dict[str, pd.Series]:
+    path = Path(path)
+    try:
+        long = pd.read_parquet(path)
+        return {str(t): part.set_index("school_id")["digest"].rename(None).rename_axis(None)
+                for t, part in long.groupby("table", sort=True)}
+    except Exception:   # missing or damaged: computed again (the snapshot is the truth)
+        pass
+    by_table = table_digests(ds)
+    long = pd.concat([pd.DataFrame({"table": name, "school_id": series.index.astype(str), "digest": series.to_numpy(dtype=str)})
+                      for name, series in by_table.items()], ignore_index=True) if by_table else \
+        pd.DataFrame({"table": pd.Series(dtype=str), "school_id": pd.Series(dtype=str), "digest": pd.Series(dtype=str)})
+    buf = io.BytesIO()
+    long.to_parquet(buf, index=False)
+    if path.parent.is_dir():
+        atomic_write_bytes(path, buf.getvalue())
+    return by_table
 
 
 class RunState:

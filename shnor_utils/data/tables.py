@@ -100,6 +100,11 @@ class LazyTables(MutableMapping):
         """The tables read so far."""
         return [n for n in self._names if n in self._frames]
 
+    def forget(self, name) -> None:
+        """Drop the frame read for `name` (it is read again on next use): a pass over every table of a
+        region holds one table at a time."""
+        self._frames.pop(name, None)
+
 
 def contiguous(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every Arrow-backed column (text) in one contiguous chunk.
