@@ -7,7 +7,8 @@ for a quick run), on the same sample of `vpr_objectivity` school reports (the fi
   naive    the naive chain: the `papermill` CLI then the `jupyter nbconvert --to html` CLI per report
            (on `--naive-sample` of the sample, same cache);
   floor    the template's cells in-process, no kernel (bench/floor.py), in `--workers` processes;
-  dask     the batch on a Dask local cluster of `--workers` one-thread workers (largest size only);
+  dask     the batch on a Dask local cluster of `--workers` one-thread workers against the local pool, on
+           the first `--dask-sample` school reports (largest size only; the wall times and their difference);
   all      our batch on the school reports of ALL templates of `--all-sample` schools (the region's
            school reports are of five templates, not one);
   whole    the whole region of `--whole-region` schools (default: the largest of `--sizes`; 0 = skip):
@@ -242,6 +243,7 @@ def dask_vs_local(params: Path, sample: int, workers: int) -> dict:
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         dask = batch(params, sample, workers, "--scheduler", cluster.scheduler_address)
     return {"local_wall_s": local["wall_s"], "dask_wall_s": dask["wall_s"], "dask_reports": dask["reports"],
+            "dask_overhead_s": round(dask["wall_s"] - local["wall_s"], 1),
             "dask_overhead_ratio": round(dask["wall_s"] / local["wall_s"], 2)}
 
 
@@ -256,6 +258,8 @@ def main() -> int:
                     help="schools of the region run whole (default: the largest of --sizes; 0: skip)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--dask-sample", type=int, default=48,
+                    help="school reports of the Dask / local pool comparison (its start-up is a few seconds)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.replace(",", " ").split()]
@@ -303,7 +307,7 @@ def main() -> int:
         row.update(naive(params, ids[: args.naive_sample], work / "naive"))
         if n == max(sizes) and not args.no_dask:
             print("  Dask: локальный кластер против локального пула…", flush=True)
-            row.update(dask_vs_local(params, args.sample, args.workers))
+            row.update(dask_vs_local(params, args.dask_sample, args.workers))
         Path(args.out).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")   # partial results kept
     whole = max(sizes) if args.whole_region is None else args.whole_region
     if whole:
