@@ -253,7 +253,8 @@ def main() -> int:
     ap.add_argument("--ingest-sizes", default="3000", help="further sizes measured for ingest and memory only")
     ap.add_argument("--sample", type=int, default=12, help="school reports per variant")
     ap.add_argument("--naive-sample", type=int, default=4)
-    ap.add_argument("--all-sample", type=int, default=24, help="schools whose reports of every template are run")
+    ap.add_argument("--all-sample", type=int, default=12,
+                    help="schools (of the sample) whose reports of every template are run")
     ap.add_argument("--whole-region", type=int, default=None,
                     help="schools of the region run whole (default: the largest of --sizes; 0: skip)")
     ap.add_argument("--workers", type=int, default=2)

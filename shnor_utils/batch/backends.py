@@ -44,15 +44,31 @@ class LocalPool:
         return f"потоков: {self.workers}"
 
     def run(self, step, runs: list, record) -> None:
+        """Every run on the pool; the region reports one after another on one worker (`whole_region`):
+        each reads the whole region, and two kernels holding it at once were the batch's memory peak."""
+        whole, rest = whole_region(runs)
         with cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="shnor") as pool:
-            futures = [pool.submit(step, r) for r in runs]
+            futures = ([pool.submit(_in_turn, step, whole)] if whole else []) + [pool.submit(step, r) for r in rest]
             try:
                 for fut in cf.as_completed(futures):
-                    record(fut.result())
+                    out = fut.result()
+                    for res in (out if isinstance(out, list) else [out]):
+                        record(res)
             except KeyboardInterrupt:
                 for f in futures:
                     f.cancel()
                 raise
+
+
+def whole_region(runs: list) -> tuple[list, list]:
+    """(the runs that read the whole region — region reports —, the others), each in the given order."""
+    whole = [r for r in runs if getattr(r, "scope", None) == "region"]
+    return whole, [r for r in runs if getattr(r, "scope", None) != "region"]
+
+
+def _in_turn(step, runs: list) -> list:
+    """`step` on each run, one after another, in one worker thread (so in one warm kernel)."""
+    return [step(r) for r in runs]
 
 
 def _call(step, run):

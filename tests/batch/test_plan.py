@@ -71,3 +71,37 @@ def test_template_parameters_are_typed():
         check_parameters("vpr_objectivity", spec, {**good, "year": "2026"})
     with pytest.raises(ParameterError, match="допустимо"):
         check_parameters("vpr_objectivity", spec, {**good, "scope": "planet"})
+
+
+def test_the_local_pool_runs_the_region_reports_in_one_worker_one_after_another():
+    """The region reports read the whole region: on the local pool they run in turn in one worker thread
+    (one warm kernel), never two at once; every run is still recorded once."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from shnor_utils.batch.backends import LocalPool
+
+    runs = [SimpleNamespace(run_id=f"r{i}", scope="region") for i in range(4)] + \
+        [SimpleNamespace(run_id=f"s{i}", scope="school") for i in range(8)]
+    active, seen, lock = [0], {}, threading.Lock()
+    peak = [0]
+
+    def step(run):
+        with lock:
+            seen[run.run_id] = threading.current_thread().name
+            if run.scope == "region":
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+        time.sleep(0.02 if run.scope == "region" else 0.05)
+        with lock:
+            if run.scope == "region":
+                active[0] -= 1
+        return run.run_id
+
+    recorded = []
+    LocalPool(2).run(step, runs, recorded.append)
+    assert sorted(recorded) == sorted(r.run_id for r in runs)           # each once
+    assert peak[0] == 1                                                   # never two region reports at once
+    assert len({seen[f"r{i}"] for i in range(4)}) == 1                    # one worker: one kernel
+    assert len({seen[f"s{i}"] for i in range(8)}) == 2                    # the others use both workers
