@@ -74,8 +74,8 @@ def test_template_parameters_are_typed():
 
 
 def test_the_local_pool_runs_the_region_reports_in_one_worker_one_after_another():
-    """The region reports read the whole region: on the local pool they run in turn in one worker thread
-    (one warm kernel), never two at once; every run is still recorded once."""
+    """The region reports read the whole region: on the local pool they run first, in turn, in one worker
+    thread (one warm kernel), with no other run beside them; every run is still recorded once."""
     import threading
     import time
     from types import SimpleNamespace
@@ -102,6 +102,7 @@ def test_the_local_pool_runs_the_region_reports_in_one_worker_one_after_another(
     recorded = []
     LocalPool(2).run(step, runs, recorded.append)
     assert sorted(recorded) == sorted(r.run_id for r in runs)           # each once
+    assert recorded[:4] == ["r0", "r1", "r2", "r3"]                      # the region's first, alone, in order
     assert peak[0] == 1                                                   # never two region reports at once
     assert len({seen[f"r{i}"] for i in range(4)}) == 1                    # one worker: one kernel
     assert len({seen[f"s{i}"] for i in range(8)}) == 2                    # the others use both workers
