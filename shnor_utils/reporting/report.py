@@ -144,10 +144,13 @@ class Report:
         """Indicator rows of one entity (or a list of entities) of `level`, in table order, via an index
         of the indicator table built once per dataset (a region's table has millions of rows)."""
         ids = (entity_ids,) if isinstance(entity_ids, str) else tuple(entity_ids)
-        if level == "school" and getattr(self.ds, "aggregate", None) is not None:
-            self._refuse_other_municipalities(ids)
-        return self.once("rows-of", lambda: self._take(_group_positions(self._row_index(), [(level, e) for e in ids])),
-                         level, ids)
+
+        def take() -> pd.DataFrame:
+            if level == "school" and getattr(self.ds, "aggregate", None) is not None:
+                self._refuse_other_municipalities(ids)   # checked once per set of ids, as the rows are taken
+            return self._take(_group_positions(self._row_index(), [(level, e) for e in ids]))
+
+        return self.once("rows-of", take, level, ids)
 
     def _refuse_other_municipalities(self, school_ids) -> None:
         """A kernel holding one municipality's partition has no other school's indicator rows: asking
