@@ -56,11 +56,13 @@ def kernel_for(cfg: BatchConfig) -> WarmKernel:
     kernel = getattr(_kernels, "kernel", None)
     # fresh isolation = a new kernel for every report (recycled after each one)
     recycle = 1 if cfg.isolation == "fresh" else cfg.recycle_after
-    if kernel is not None and (kernel.cwd, kernel.timeout, kernel.recycle_after) != (Path(cfg.templates), cfg.timeout, recycle):
+    if kernel is not None and (kernel.cwd, kernel.timeout, kernel.recycle_after, kernel.per_cell) != (
+            Path(cfg.templates), cfg.timeout, recycle, cfg.isolation == "fresh"):
         kernel.stop()   # a cluster worker's kernel of an earlier batch with other settings
         kernel = None
     if kernel is None:
-        kernel = WarmKernel(cwd=cfg.templates, timeout=cfg.timeout, recycle_after=recycle)
+        # fresh isolation also executes as papermill does, a request per cell: the reference behaviour
+        kernel = WarmKernel(cwd=cfg.templates, timeout=cfg.timeout, recycle_after=recycle, per_cell=cfg.isolation == "fresh")
         _kernels.kernel = kernel
         with _lock:
             _all_kernels.append(kernel)

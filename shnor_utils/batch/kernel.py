@@ -88,26 +88,35 @@ def parameterize(template: Path, parameters: dict):
     return nb
 
 
-def _failure_from(exc: Exception) -> ReportError:
-    """A failure of the report's request itself — the kernel died, ran over the overall limit, or
-    the harness failed; a failing cell of the report is named by `WarmKernel.run` instead."""
+def _failure_from(exc: Exception, nb=None) -> ReportError:
+    """A failure of a request: the kernel died, a limit passed, a cell failed. In per-cell execution
+    (`nb`: the executed notebook) the failing cell is found by its execution count, as papermill
+    reports it; a failing cell of a one-request report is named by `WarmKernel.run`."""
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError  # with nbclient, below
 
+    count = None
+    for cell in (nb.cells if nb is not None else []):
+        outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        if any(o.get("output_type") == "error" for o in outputs):
+            count = cell.get("execution_count")
     if isinstance(exc, CellExecutionError):
-        return ReportError(f"{exc.ename}: {exc.evalue}", ename=exc.ename, evalue=exc.evalue)
+        return ReportError(f"{exc.ename}: {exc.evalue}", cell_index=count, ename=exc.ename, evalue=exc.evalue)
     if isinstance(exc, CellTimeoutError):
-        return ReportError("превышено время выполнения ячейки", ename="CellTimeoutError")
+        return ReportError("превышено время выполнения ячейки", cell_index=count, ename="CellTimeoutError")
     if isinstance(exc, DeadKernelError):
         return ReportError("ядро завершилось аварийно", ename="DeadKernelError")
-    return ReportError(f"{type(exc).__name__}: {exc}", ename=type(exc).__name__, evalue=str(exc))
+    return ReportError(f"{type(exc).__name__}: {exc}", cell_index=count, ename=type(exc).__name__, evalue=str(exc))
 
 
 class WarmKernel:
     """One kernel that runs many reports, reset between them (see module docstring)."""
 
-    def __init__(self, *, cwd: Path, timeout: int = 600, recycle_after: int = 100, start_retries: int = 3):
+    def __init__(self, *, cwd: Path, timeout: int = 600, recycle_after: int = 100, start_retries: int = 3,
+                 per_cell: bool = False):
+        """`per_cell`: every cell a request of its own, as papermill and nbclient execute a notebook
+        (`--isolation fresh`: the reference behaviour); else the report is one request (inkernel.py)."""
         self.cwd, self.timeout = Path(cwd), timeout
-        self.recycle_after, self.start_retries = recycle_after, start_retries
+        self.recycle_after, self.start_retries, self.per_cell = recycle_after, start_retries, per_cell
         self.client = None
         self.used = 0
         self.sockets = None
@@ -143,6 +152,8 @@ class WarmKernel:
         kernel by IPython's `run_cell`, their output messages kept and handed here to nbclient's
         own `process_message`, cell by cell — the notebook per-cell execution gives, without ≈ 22
         round trips of messages per report."""
+        if self.per_cell:
+            return self._run_per_cell(nb, scratch)
         if self.client is None or self.used >= self.recycle_after:
             self.restart()
         nb = copy.deepcopy(nb)
@@ -181,6 +192,34 @@ class WarmKernel:
             if err["timeout"]:
                 raise ReportError("превышено время выполнения ячейки", cell_index=count, ename="CellTimeoutError")
             raise ReportError(f"{err['ename']}: {err['evalue']}", cell_index=count, ename=err["ename"], evalue=err["evalue"])
+        return nb
+
+    def _run_per_cell(self, nb, scratch: Path):
+        """`run` with a request per cell: the hidden reset cell first, then nbclient as papermill runs it."""
+        if self.client is None or self.used >= self.recycle_after:
+            self.restart()
+        nb = copy.deepcopy(nb)
+        # the report's cells numbered from 1 in the kernel (In[1] in a traceback), in a history session of their own
+        nb.cells.insert(0, new_code_cell(RESET_CODE.format(scratch=str(scratch), home=str(self.cwd))
+                                         + "get_ipython().history_manager.reset(new_session=True)\n"
+                                           "get_ipython().execution_count = 1\n"))
+        self.client.nb = nb
+        self.client.reset_execution_trackers()
+        self.used += 1
+        try:
+            self.client.execute(cleanup_kc=False)
+        except Exception as exc:
+            failure = _failure_from(exc, nb)
+            self.restart()          # never hand a possibly broken kernel to the next report
+            raise failure from exc
+        nb.cells.pop(0)
+        # and in the notebook: nbclient takes the count from the kernel's reply, which lags the reset
+        executed = [c for c in nb.cells if c.cell_type == "code" and c.get("execution_count")]
+        for k, cell in enumerate(executed, start=1):
+            cell.execution_count = k
+            for out in cell.get("outputs", []):
+                if out.get("execution_count"):
+                    out["execution_count"] = k
         return nb
 
     def _fill(self, code: list, done: dict) -> None:

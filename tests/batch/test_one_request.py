@@ -153,3 +153,24 @@ def test_a_real_template_gives_the_same_outputs_either_way(demo_small, tmp_path,
     ref, ours = _view(reference), _view(got)
     assert len(ref) > 10 and sum(len(outs) for _, outs in ref) > 10
     assert ours == ref
+
+
+def test_fresh_isolation_executes_a_request_per_cell_and_gives_the_same_notebook(tmp_path):
+    """`--isolation fresh` is the reference: a fresh kernel per report, a request per cell (as papermill)."""
+    from shnor_utils.batch.config import BatchConfig
+    from shnor_utils.batch.execute import kernel_for, stop_kernels
+
+    cfg = BatchConfig.__new__(BatchConfig)
+    for name, value in (("templates", tmp_path), ("timeout", 60), ("isolation", "fresh"), ("recycle_after", 100)):
+        object.__setattr__(cfg, name, value)
+    try:
+        fresh = kernel_for(cfg)
+        assert fresh.per_cell and fresh.recycle_after == 1
+        per_cell = fresh.run(_notebook(), tmp_path)
+    finally:
+        stop_kernels()
+    one = WarmKernel(cwd=tmp_path, timeout=60)
+    try:
+        assert _view(one.run(_notebook(), tmp_path)) == _view(per_cell)
+    finally:
+        one.stop()
