@@ -27,7 +27,13 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from shnor_utils.analyses import compute_all
+# jsonschema (under nbformat) builds a grammar for its IRI format checks at import when the optional
+# rfc3987-syntax package is installed — ≈ 0.9 s at every start of a command, a quarter of a no-change
+# run. No schema this process validates (nbformat's) has an IRI format: jsonschema then simply has no
+# IRI checker, as without the package. Kernels, JupyterLab and the tests are not affected.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+from shnor_utils.analyses import compute_all  # noqa: E402
 from shnor_utils.batch.config import load_config
 from shnor_utils.batch.prepare import load_data
 from shnor_utils.batch.runner import index_batch, render_batch, run_batch

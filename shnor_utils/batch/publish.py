@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from shnor_utils.analyses import ALL
@@ -67,12 +68,26 @@ class Sidecars:
 def write_sidecar(run, rows: pd.DataFrame, provenance: dict) -> Path:
     """The entity's `indicators.json`: every indicator value of the run's entity (id, value, n, CI,
     flag); `rows` are the indicator rows of that entity. The same for every template of the entity."""
-    values = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
     payload = {"scope": run.scope, "entity_id": run.entity_id, "entity_name": run.entity_name,
                "municipality_id": run.municipality_id,
-               "provenance": {k: v for k, v in provenance.items() if k != "templates"}, "indicators": values}
+               "provenance": {k: v for k, v in provenance.items() if k != "templates"}, "indicators": _records(rows)}
     text = json.dumps(payload, ensure_ascii=False, default=str, separators=(",", ":"))   # compact: ≈ 10 % smaller
     return atomic_write_text(sidecar_path(run), text)
+
+
+def _records(rows: pd.DataFrame) -> list[dict]:
+    """The rows as dicts of Python values, NA as None — `astype(object).where(notna, None).to_dict("records")`,
+    column by column (half the time: a sidecar per entity of a region's batch)."""
+    cols = []
+    for name in rows.columns:
+        col = rows[name]
+        if isinstance(col.dtype, np.dtype):
+            values = col.astype(object).where(col.notna(), None).to_numpy()
+        else:   # pandas' nullable and string arrays
+            values = col.to_numpy(dtype=object, na_value=None)
+        cols.append(values.tolist())
+    names = list(rows.columns)
+    return [dict(zip(names, row)) for row in zip(*cols)]
 
 
 def stale_path(path: Path) -> Path:

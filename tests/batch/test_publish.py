@@ -193,3 +193,25 @@ def test_suppression_is_decided_within_an_entitys_rows(demo_small):
     assert whole["flag"].eq(FLAG).sum() > 0                      # the demo has small groups to hide
     for key, pos in computed.groupby(["level", "entity_id"], sort=False).indices.items():
         pd.testing.assert_frame_equal(whole.take(pos), suppress(computed.take(pos), meth), obj=str(key))
+
+
+def test_sidecar_records_are_the_rows_as_python_values():
+    """publish._records: what `astype(object).where(notna, None).to_dict("records")` gives, column by
+    column — ints stay ints, floats keep every digit, NA of every dtype is None."""
+    import json
+
+    import numpy as np
+
+    from shnor_utils.batch.publish import _records
+
+    rows = pd.DataFrame({
+        "level": pd.array(["school", None], dtype="string"), "year": pd.array([2025, None], dtype="Int64"),
+        "value": pd.array([6.8643191066272164, None], dtype="Float64"), "n": np.array([3, 4], dtype="int64"),
+        "share": np.array([0.1, np.nan]), "note": np.array(["а", None], dtype=object)})
+    got = _records(rows)
+    want = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+    assert got == want
+    assert json.dumps(got, ensure_ascii=False, default=str) == json.dumps(want, ensure_ascii=False, default=str)
+    assert got[0] == {"level": "school", "year": 2025, "value": 6.8643191066272164, "n": 3, "share": 0.1, "note": "а"}
+    assert got[1] == {"level": None, "year": None, "value": None, "n": 4, "share": None, "note": None}
+    assert type(got[0]["year"]) is int and type(got[0]["n"]) is int
