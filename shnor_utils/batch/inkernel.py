@@ -15,6 +15,8 @@ Every message passes through `Session.send`; while a report runs, that method is
 kernel's session (streams are flushed by the IO thread, so the wrapper is thread-safe) and restored
 after. Each cell has its own time limit (SIGALRM in the kernel's main thread, where cells run),
 reported as the cell's time-out; the driver keeps an overall limit for code that ignores signals.
+A cell with top-level `await` cannot run inside the request (the kernel's event loop is already
+running); no template has one — such a template runs with `--isolation fresh`, a request per cell.
 """
 from __future__ import annotations
 
