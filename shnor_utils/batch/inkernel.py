@@ -80,9 +80,9 @@ def _flush() -> None:
 
 def run_cells(job_path: str, out_path: str) -> None:
     """Execute the job's cells (`{"cells": [{"source", "tags"}], "timeout": s}`) in this shell; write
-    `{"base": n, "cells": [{"count", "messages", "started", "finished"}], "error": null | {"cell", "ename",
-    "evalue", "timeout"}}` to `out_path` (`base`: the kernel's execution count of the report's first
-    cell; the driver numbers the report's cells from 1). Stops at the first failing cell unless it is tagged
+    `{"cells": [{"count", "messages", "started", "finished"}], "error": null | {"cell", "ename", "evalue",
+    "timeout"}}` to `out_path` (`count`: the cell's execution count — from 1, the reset before this call
+    numbers every report from 1). Stops at the first failing cell unless it is tagged
     `raises-exception` (nbclient's rule); cells tagged `skip-execution` are not run."""
     from IPython import get_ipython
 
@@ -90,10 +90,6 @@ def run_cells(job_path: str, out_path: str) -> None:
     with open(job_path, encoding="utf-8") as f:
         job = json.load(f)
     timeout = job.get("timeout") or 0
-    # the report's cells numbered from 1, as in a fresh kernel (In[3] in a traceback is the third
-    # cell of every report), in a history session of their own (line numbers stay unique)
-    shell.history_manager.reset(new_session=True)
-    shell.execution_count = base = 1
     cells, error = [], None
     old = signal.signal(signal.SIGALRM, _alarm) if timeout else None
     capture = _Capture(shell.kernel.session)
@@ -104,7 +100,7 @@ def run_cells(job_path: str, out_path: str) -> None:
                 if "skip-execution" in tags:
                     cells.append(None)
                     continue
-                record = {"count": shell.execution_count - base + 1, "messages": [], "started": _now()}
+                record = {"count": shell.execution_count, "messages": [], "started": _now()}
                 capture.cell = record["messages"]
                 if timeout:
                     signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -127,4 +123,4 @@ def run_cells(job_path: str, out_path: str) -> None:
         if old is not None:
             signal.signal(signal.SIGALRM, old)
     with open(out_path, "w", encoding="utf-8") as f:
-        json.dump({"base": base, "cells": cells, "error": error}, f, ensure_ascii=False)
+        json.dump({"cells": cells, "error": error}, f, ensure_ascii=False)

@@ -66,6 +66,10 @@ _shnor_os.chdir({scratch!r})
 del _shnor_os, _shnor_gc, _st
 _shnor_sys = None
 del _shnor_sys
+# the report's cells numbered from 1, as in a fresh kernel (In[3] in a traceback is the third cell of
+# every report), in a history session of their own (line numbers stay unique)
+get_ipython().history_manager.reset(new_session=True)
+get_ipython().execution_count = 1
 '''
 
 
@@ -199,10 +203,7 @@ class WarmKernel:
         if self.client is None or self.used >= self.recycle_after:
             self.restart()
         nb = copy.deepcopy(nb)
-        # the report's cells numbered from 1 in the kernel (In[1] in a traceback), in a history session of their own
-        nb.cells.insert(0, new_code_cell(RESET_CODE.format(scratch=str(scratch), home=str(self.cwd))
-                                         + "get_ipython().history_manager.reset(new_session=True)\n"
-                                           "get_ipython().execution_count = 1\n"))
+        nb.cells.insert(0, new_code_cell(RESET_CODE.format(scratch=str(scratch), home=str(self.cwd))))
         self.client.nb = nb
         self.client.reset_execution_trackers()
         self.used += 1
@@ -224,17 +225,13 @@ class WarmKernel:
 
     def _fill(self, code: list, done: dict) -> None:
         """The kept output messages into the notebook's cells, through nbclient (see `run`)."""
-        base = done["base"]
         for (index, cell), record in zip(code, done["cells"]):
             if record is None:       # skip-execution
                 continue
             cell.outputs = []
             for m in record["messages"]:
-                content = m["content"]
-                if "execution_count" in content and content["execution_count"]:
-                    content["execution_count"] -= base - 1     # the report's own numbering, from 1
                 msg = {"msg_type": m["msg_type"], "header": {"msg_type": m["msg_type"]}, "parent_header": {},
-                       "metadata": {}, "content": content}
+                       "metadata": {}, "content": m["content"]}
                 self.client.process_message(msg, cell, index)
             cell.execution_count = record["count"]
             if self.client.record_timing:
