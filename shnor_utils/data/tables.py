@@ -124,6 +124,29 @@ def contiguous(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**out) if out else frame
 
 
+# Tables of one row per pupil (or per pupil's task): their text columns (subject, school, class,
+# participant code…) repeat a few thousand values over millions of rows and are held as pandas
+# categoricals — 2.5× less memory for a region's vpr table, with the same values and results.
+CATEGORICAL_TABLES = ("vpr", "vpr_tasks", "gia", "graduates")
+
+
+def compact(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """`frame` with its text columns as categoricals when `name` is a pupil-level table (else as is);
+    the categories are the values present, sorted as the text sorts. A column with no value at all
+    stays text (it costs nothing, and a categorical without categories would not survive Parquet)."""
+    if name not in CATEGORICAL_TABLES:
+        return frame
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype) and frame[c].notna().any()]
+    return frame.assign(**{c: _categorical(frame[c]) for c in text}) if text else frame
+
+
+def _categorical(s: pd.Series) -> pd.Series:
+    """A text column as a categorical whose categories have pandas' default text dtype («str»), as a
+    Parquet round trip gives them back: a snapshot's frames equal the frames validated."""
+    cat = s.astype("category")
+    return cat.cat.rename_categories(cat.cat.categories.astype("str"))
+
+
 def trim_heap() -> None:
     """Give the C heap's freed pages back to the system (glibc `malloc_trim`): without it a process
     keeps the peak of what it once held — the whole dataset of `prepare` — while the reports run.

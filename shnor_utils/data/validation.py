@@ -79,16 +79,16 @@ def register_lines(path, lines: np.ndarray | None) -> None:
         _LINES[key] = np.asarray(lines, dtype=np.int64)
 
 
-_BLANK_LINE = re.compile(r"\n\s*(?:\n|\Z)")   # a line after the header that is empty or only spaces
+_BLANK_LINE = re.compile(rb"\n\s*(?:\n|\Z)")   # a line after the header that is empty or only spaces
 
 
-def data_lines(text: str) -> np.ndarray | None:
-    """File line numbers (header = 1) of the data rows of a CSV text whose blank lines the reader
-    skips; None when there is no blank line (then row = position + 2)."""
-    if not _BLANK_LINE.search(text, 0, len(text) - text.endswith("\n")):   # the usual case: no split of millions of lines
+def data_lines(data: bytes) -> np.ndarray | None:
+    """File line numbers (header = 1) of the data rows of a CSV file (its UTF-8 bytes) whose blank
+    lines the reader skips; None when there is no blank line (then row = position + 2)."""
+    if not _BLANK_LINE.search(data, 0, len(data) - data.endswith(b"\n")):   # the usual case: no split of millions of lines
         return None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
         lines = lines[:-1]
     blank = [not line.strip() for line in lines[1:]]
     if not any(blank):

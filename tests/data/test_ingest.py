@@ -73,7 +73,7 @@ def test_f1_letter_classes_in_many_spellings(tmp_path):
     for row, label in zip(sheet[9:13], ["а", "5 Б", "Б(5)", "нет"]):
         row[4] = label
     ds, report = run(tmp_path, xlsx(tmp_path / "f.xlsx", {"РУ 5 Индивидуальные результаты": sheet}))
-    assert list(ds.vpr.sort_values("participant_code")["class_label"].fillna("—")) == ["5А", "5Б", "5Б", "—"]
+    assert list(ds.vpr.sort_values("participant_code")["class_label"].astype("string").fillna("—")) == ["5А", "5Б", "5Б", "—"]
     assert report["quirks"]["класс не указан («нет», пусто)"] == 1
 
 

@@ -47,7 +47,7 @@ def school_results(vpr: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     subjects = meth.threshold("context.result_subjects")
     v = vpr[~vpr["absent"].fillna(False).astype(bool) & vpr["primary_score"].notna() & vpr["subject"].isin(subjects)]
     if "wave" in v:
-        v = v[v["wave"].fillna("весна") != "осень"]
+        v = v[~v["wave"].isin(["осень"])]   # an empty wave is the spring one
     works = v[["year", "subject", "grade"]].drop_duplicates()
     works["max"] = [getattr(meth.vpr_scale(int(y), s, int(g)), "max", np.nan) for y, s, g in records(works)]
     v = v.merge(works, on=["year", "subject", "grade"])

@@ -160,7 +160,7 @@ def _target_hits(counts: pd.DataFrame, meth: Methodology) -> pd.Series:
     the seed defines the target as «не ниже, чем в журнале» (configuration, not code)."""
     subjects = counts["subject"].drop_duplicates()
     with_higher = {s: "higher" in target_categories(meth, s) for s in subjects}
-    return counts["confirm"] + counts["higher"].where(counts["subject"].map(with_higher).astype(bool), 0)
+    return counts["confirm"] + counts["higher"].where(counts["subject"].astype(str).map(with_higher).astype(bool), 0)
 
 
 def _target_flags(rows: pd.DataFrame, key: str | None, meth: Methodology) -> pd.Series:

@@ -503,12 +503,12 @@ def gaps_table(rep: Report) -> pd.DataFrame:
     if vpr.empty:
         return pd.DataFrame()
     if rep.scope == "school":
-        vpr = vpr.assign(class_label=vpr["class_label"].fillna("—")) if "class_label" in vpr else vpr.assign(class_label="—")
+        vpr = vpr.assign(class_label=vpr["class_label"].astype("string").fillna("—")) if "class_label" in vpr else vpr.assign(class_label="—")
         g = O.mark_gaps(vpr, rep.meth, ["subject", "grade", "class_label"])
         label = {"class_label": "Класс"}
     elif rep.scope == "municipality":
         g = O.mark_gaps(vpr, rep.meth, ["school_id"])
-        g["school_id"] = g["school_id"].map(rep.school_names()).fillna(g["school_id"])
+        g["school_id"] = g["school_id"].astype("string").map(rep.school_names()).fillna(g["school_id"].astype("string"))
         label = {"school_id": "Школа"}
     else:
         vpr = vpr.merge(rep.ds.schools[["school_id", "municipality_name"]], on="school_id")

@@ -42,7 +42,7 @@ def vpr_failing(vpr: pd.DataFrame, procs: pd.DataFrame) -> pd.DataFrame:
     v = v[~v["absent"].fillna(False).astype(bool) & v["mark"].notna()]
     v = v.assign(subject=v["subject"].astype(str), school_id=v["school_id"].astype(str))
     if "wave" in v:  # the rule judges the spring ВПР; autumn waves are another procedure
-        v = v[v["wave"].fillna("весна") != "осень"]
+        v = v[~v["wave"].isin(["осень"])]   # an empty wave is the spring one
     v = v.merge(vp, on=["subject", "grade"])
     out = (v.assign(failed=(v["mark"] == 2).astype("int64"))
            .groupby(["school_id", "year", "procedure", "kind", "subject", "grade"], observed=True)
