@@ -25,15 +25,21 @@ def compute_indicators(dataset, methodology: Methodology, analyses, only: list[s
     if not parts:
         return finish(empty())
     out = pd.concat(parts, ignore_index=True)
+    del parts   # a region's parts are as large as the table: not held beside it
     for analysis in analyses:
         for post in analysis.postprocessors:
             extra = post(out, dataset, methodology)
             if extra is not None and len(extra):
                 out = pd.concat([out, finish(extra)], ignore_index=True)
+    # sorted by the key columns alone, then one copy of the table in that order (sorting the whole
+    # table with a helper column made four copies of it at the peak of the batch's preparation)
     level_order = {lv: i for i, lv in enumerate(LEVELS)}
-    return contiguous(out.assign(_lv=out["level"].map(level_order))
-                      .sort_values(["indicator_id", "_lv", "entity_id", "year", "subject", "grade", "exam"], na_position="first")
-                      .drop(columns="_lv").reset_index(drop=True))
+    keys = out[["indicator_id", "level", "entity_id", "year", "subject", "grade", "exam"]]
+    keys = keys.assign(level=keys["level"].map(level_order))
+    order = keys.sort_values(["indicator_id", "level", "entity_id", "year", "subject", "grade", "exam"],
+                             na_position="first").index.to_numpy()
+    del keys
+    return contiguous(out.take(order).reset_index(drop=True))
 
 
 EXPORT_SUFFIXES = (".csv", ".parquet")
