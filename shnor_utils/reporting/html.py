@@ -56,6 +56,19 @@ def plural(n, one: str, few: str, many: str) -> str:
     return many
 
 
+FINDING_LISTED = 10   # names a finding lists before «и ещё N» (a region of 1,000 schools flags ~90 of them)
+
+
+def listed(items, more: str, limit: int | None = None, sep: str = "; ") -> str:
+    """The items joined; beyond `limit` of them (FINDING_LISTED), the first `limit` and «и ещё N — <more>»,
+    where `more` says where the reader finds them all (a finding is a sentence, not the list)."""
+    items = list(items)
+    limit = FINDING_LISTED if limit is None else limit
+    if len(items) <= limit:
+        return sep.join(items)
+    return sep.join(items[:limit]) + f"{sep}и ещё {len(items) - limit} — {more}"
+
+
 def natural_key(values):
     """Sort key of names with numbers in them: «СОШ № 3» before «СОШ № 12» (works on a value or a Series)."""
     def key(text) -> tuple:

@@ -21,7 +21,7 @@ from shnor_utils.methodology import Methodology
 from dataclasses import replace
 
 from shnor_utils.reporting.changes import APPEARED, CLEARED, change_label, flag_ids, flag_moves, significant
-from shnor_utils.reporting.html import STYLE, Finding, display_html, esc, fmt_num, natural_key, plain, plural
+from shnor_utils.reporting.html import STYLE, Finding, display_html, esc, fmt_num, listed, natural_key, plain, plural
 from shnor_utils.reporting.tablefile import cell_text, download_links
 from shnor_utils.data.tables import records
 
@@ -259,7 +259,8 @@ class Report:
             k = len(items)
             name = self.meth.words.short(flag)
             out.append(Finding(f"{name[:1].upper()}{name[1:]} ({year} г.): {k} {plural(k, 'школа', 'школы', 'школ')} — "
-                               + "; ".join(items) + ".", rule=self.meth.words.name(flag), source=source, severity="flag"))
+                               + listed(items, f"все в оглавлении отчётов, флаг «{name}»") + ".",
+                               rule=self.meth.words.name(flag), source=source, severity="flag"))
         return out
 
     # ---- display -------------------------------------------------------------------------

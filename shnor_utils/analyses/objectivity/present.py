@@ -11,7 +11,7 @@ from shnor_utils.analyses import aggregates as A
 from shnor_utils.analyses.objectivity.compute import journal_counts, journal_targets, target_categories
 from shnor_utils.reporting.report import Report
 from shnor_utils.indicators.privacy import too_small
-from shnor_utils.reporting.html import HIDDEN, Finding, ci_level, fmt_num, fmt_pct, plural, small_groups_finding
+from shnor_utils.reporting.html import HIDDEN, Finding, ci_level, fmt_num, fmt_pct, listed, plural, small_groups_finding
 
 SHARE_IDS = {"vpr_journal_lower": "понизили", "vpr_journal_confirm": "подтвердили", "vpr_journal_higher": "повысили"}
 
@@ -571,10 +571,13 @@ def sign_findings(rep: Report) -> list[Finding]:
             out.append(Finding(f"{r[0]} ({r[1]}): {r[2]}{years}.", rule="хотя бы один официальный признак необъективности",
                                source=rep.meth.source("objectivity_signs.z"), severity="flag"))
         if len(flagged) > 10:
-            out.append(Finding(f"Ещё {len(flagged) - 10} школ с признаками — см. таблицу ниже.", severity="flag"))
+            more = len(flagged) - 10
+            out.append(Finding(f"Ещё {more} {plural(more, 'школа', 'школы', 'школ')} с признаками — см. таблицу ниже.",
+                               severity="flag"))
     peaks = peaks_table(rep)
     if len(peaks):
-        where = "; ".join(sorted(set((peaks["Школа"] + ", " if "Школа" in peaks else "") + peaks["Работа"])))
+        where = listed(sorted(set((peaks["Школа"] + ", " if "Школа" in peaks else "") + peaks["Работа"])),
+                       "все в таблице раздела «Распределение первичных баллов»")
         out.append(Finding(f"Выраженный пик числа участников на нижней границе отметки (возможный маркер необъективности, "
                            f"не признак): {where}.",
                            rule=f"на граничном балле ≥ {fmt_num(rep.meth.threshold('score_distribution.peak_ratio'))} раза больше участников, "
@@ -584,8 +587,9 @@ def sign_findings(rep: Report) -> list[Finding]:
     pattern = task_pattern_rows(rep)
     if len(pattern):
         names = rep.school_names()
-        where = "; ".join(sorted({(names.get(r.entity_id, r.entity_id) + ", " if rep.scope != "school" else "")
-                                  + _work(rep.meth, r.subject, r.grade) for r in records(pattern)}))
+        where = listed(sorted({(names.get(r.entity_id, r.entity_id) + ", " if rep.scope != "school" else "")
+                               + _work(rep.meth, r.subject, r.grade) for r in records(pattern)}),
+                       "все в книге Excel, лист «ВПР — объективность»")
         out.append(Finding(f"Лёгкие задания выполнены хуже, чем в регионе, а трудные — лучше: {where}.",
                            rule=f"средняя разница с регионом по более лёгкой половине заданий ≤ −{rep.meth.threshold('task_mastery.pattern_margin_pp')} п.п., "
                                 f"по более трудной ≥ +{rep.meth.threshold('task_mastery.pattern_margin_pp')} п.п.",

@@ -17,7 +17,8 @@ from shnor_utils.analyses.risk_profiles import compute as risk_profiles
 from shnor_utils.analyses.shnor import compute as shnor
 from shnor_utils.analyses.shnor.analysis import SPEC
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, ci_level, display_html, esc, fmt_num, fmt_pct, plural, threshold_text
+from shnor_utils.reporting.html import (FINDING_LISTED, Finding, ci_level, display_html, esc, fmt_num, fmt_pct, plural,
+                                        threshold_text)
 from shnor_utils.data.tables import records
 
 DATIVE = {1: "одной", 2: "двум", 3: "трём", 4: "четырём", 5: "пяти"}   # «не менее чем по двум процедурам»
@@ -420,19 +421,29 @@ def findings(rep: Report) -> list[Finding]:
                            rule=source_rule(rep), source=src, severity="warning"))
     diff = official_differences(rep)
     diff = diff[diff["Год перечня"] == year] if len(diff) else diff
-    for r in records(diff):
+    for r in records(diff.head(FINDING_LISTED)):
         out.append(Finding(f"{r.Школа}: {r.Расхождение} ({year} г.).", rule="сравнение с официальным перечнем (official_shnor)",
                            source="seed 003: список ФИОКО из ФИС ОКО", severity="warning"))
+    if len(diff) > FINDING_LISTED:
+        more = len(diff) - FINDING_LISTED
+        out.append(Finding(f"Ещё {more} {plural(more, 'расхождение', 'расхождения', 'расхождений')} с официальным перечнем "
+                           "— все в разделе «Сравнение с официальным перечнем».", severity="warning"))
     part = context_frame(rep)
     if len(part):
         good = part[part["school_id"].isin(rep.school_ids) & (part["verdict"] == "выше ожидаемого")
                     & (part["social_index"] < rep.meth.threshold("context.index_bands")[0])]
         names = rep.school_names()
-        for r in records(good.sort_values("va", ascending=False)):
+        good = good.sort_values("va", ascending=False)
+        for r in records(good.head(FINDING_LISTED)):
             out.append(Finding(f"{names.get(r.school_id, r.school_id)}: в трудных условиях (индекс {fmt_num(r.social_index, 1)}) "
                                f"результат выше ожидаемого на {_signed(r.va)} п.п. — возможный наставник.",
                                rule=f"контекстная добавленная ценность: ДИ {ci_level(rep.meth.threshold('context.z'))} % выше 0",
                                source=rep.meth.source("context.index_bands"), severity="info"))
+        if len(good) > FINDING_LISTED:
+            more = len(good) - FINDING_LISTED
+            out.append(Finding(f"Ещё {more} {plural(more, 'школа', 'школы', 'школ')} в трудных условиях с результатом выше "
+                               "ожидаемого (возможные наставники) — все в разделе «Контекст: кластеры и добавленная ценность».",
+                               severity="info"))
     return out
 
 

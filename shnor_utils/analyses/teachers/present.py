@@ -10,7 +10,7 @@ import pandas as pd
 
 from shnor_utils.analyses.dynamics.compute import catalogue, plan_fact
 from shnor_utils.reporting.report import Report
-from shnor_utils.reporting.html import Finding, fmt_num, fmt_pct
+from shnor_utils.reporting.html import Finding, fmt_num, fmt_pct, listed
 
 STAFF_ROWS = [  # (indicator id, label — thresholds as meth.words placeholders, kind: pct | num | load)
     ("staffing_rate", "Укомплектованность ставок", "pct"),
@@ -242,8 +242,9 @@ def findings(rep: Report) -> list[Finding]:
                            & (ind["flag"] == "high_deficit")]
         if len(schools_high):
             names = rep.school_names()
-            listed = "; ".join(f"{names.get(s, s)} — {b}" for s, b in zip(schools_high["entity_id"], schools_high["subject"]))
-            out.append(Finding(f"Школы с массовым дефицитом по блоку диагностики: {listed}.",
+            where = listed([f"{names.get(s, s)} — {b}" for s, b in zip(schools_high["entity_id"], schools_high["subject"])],
+                           "все в книге Excel, лист «Кадры»")
+            out.append(Finding(f"Школы с массовым дефицитом по блоку диагностики: {where}.",
                                rule=f"доля педагогов с дефицитом по блоку ≥ {meth.threshold('teacher_deficits.block_share_flag')} %",
                                source=meth.source("teacher_deficits.block_share_flag"), severity="flag"))
     return out
