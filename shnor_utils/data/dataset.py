@@ -188,10 +188,11 @@ def _parse_arrow(source: bytes, separator: str, table: Table, names: list) -> pd
     pandas reader types them. About a tenth of the memory of the pandas reader, which builds a
     Python object per text cell (1.3 GB of transient memory for a 1,000-school vpr.csv, against its
     190 MB). Returns None for a file Arrow would read differently from the pandas reader, which
-    then reads it and names the bad rows: rows of another length, a number written «nan». (A line
+    then reads it and names the bad rows: rows of another length, a number written «nan», a column
+    without a name. (A line
     break inside quotes is read as part of the cell by both readers; validation refuses it.)"""
-    if not USE_ARROW_READER:
-        return None
+    if not USE_ARROW_READER or any(not n.strip() for n in names):
+        return None   # a column without a name (Excel's trailing «;;»): pandas names it «Unnamed: N»
     text = {c.name for c in table.columns if c.type == "str"}
     types = {n: pa.string() for n in names if n.strip() in text}
     try:

@@ -67,6 +67,17 @@ def test_excel_style_files_read_the_same(tmp_path, monkeypatch):
     assert arrow.schools["social_index"].iloc[0] == 0.25
 
 
+def test_trailing_empty_columns_of_excel_read_the_same(tmp_path, monkeypatch):
+    """Excel leaves «;;» after the last column when a sheet once had more: unnamed, empty columns."""
+    folder = write_dataset(tmp_path / "d", schools=SCHOOLS, vpr=VPR)
+    lines = (folder / "vpr.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "vpr.csv").write_text("\n".join(line + ",," for line in lines) + "\n", encoding="utf-8")
+    arrow, plain, taken = _both(folder, monkeypatch)
+    assert taken["vpr"] is False                          # unnamed columns: the pandas reader
+    _same(arrow, plain)
+    assert len(arrow.vpr) == len(VPR)
+
+
 @pytest.mark.parametrize("change, by_arrow", [("ragged", False), ("nan", False), ("quoted_newline", True)])
 def test_unusual_files_give_the_same_message_from_either_reader(tmp_path, monkeypatch, change, by_arrow):
     """Ragged rows and «nan» go to the pandas reader; a line break inside quotes is read as part of
