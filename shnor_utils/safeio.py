@@ -56,6 +56,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write `data` to `path` via a temporary file in the same folder and an atomic rename:
     a reader sees the old file or the new one, never half of one. The file gets the mode a plain
     `open()` would give it (0666 minus the umask), not mkstemp's private 0600."""
+    return atomic_write_with(path, lambda fh: fh.write(data))
+
+
+def atomic_write_with(path: str | Path, write) -> Path:
+    """As `atomic_write_bytes`, the content written by `write(binary file)` (a large file need not be
+    held in memory as bytes first)."""
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"не удалось записать «{path}»: на этом месте папка, а не файл")
@@ -65,7 +71,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), 0o666 & ~current_umask())
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -50,6 +50,10 @@ class Whole:
     def __init__(self, ds, meth):
         self.ds, self.meth, self._years = ds, meth, {}
 
+    def forget(self) -> None:
+        """Drop the year slices taken so far."""
+        self._years.clear()
+
     def of_year(self, table: str, year: int) -> pd.DataFrame:
         if (table, year) not in self._years:
             frame = getattr(self.ds, table)
@@ -136,6 +140,7 @@ def write_aggregates(ds, meth, folder) -> Path:
                     continue
             with open(tmp / f"{name}.pkl", "wb") as fh:
                 pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            src.forget()   # its year slices are a copy of the pupil tables: not held under the next ones
         seal(tmp)
     return target
 

@@ -3,16 +3,17 @@ sorted tidy table. Which analyses run is an argument (`shnor_utils.analyses.ALL`
 this module imports no analysis."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from shnor_utils.data.dataset import contiguous
 from shnor_utils.errors import ParameterError
 from shnor_utils.indicators.table import LEVELS, empty, finish
 from shnor_utils.methodology import Methodology
-from shnor_utils.safeio import atomic_write_bytes, neutral_frame
+from shnor_utils.safeio import atomic_write_bytes, atomic_write_with, neutral_frame
 
 
 def compute_indicators(dataset, methodology: Methodology, analyses, only: list[str] | None = None) -> pd.DataFrame:
@@ -43,6 +44,18 @@ def compute_indicators(dataset, methodology: Methodology, analyses, only: list[s
 
 
 EXPORT_SUFFIXES = (".csv", ".parquet")
+PARQUET_ROWS = 250_000   # rows converted to Arrow at a time
+
+
+def _write_parquet(frame: pd.DataFrame, fh) -> None:
+    """`frame.to_parquet(fh, index=False)` written PARQUET_ROWS rows at a time: the whole table is never
+    copied into Arrow at once (a region of 3,000 schools: 5 million rows, 0.85 GB). Read back, it
+    gives the same frame, dtypes included."""
+    schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+    with pq.ParquetWriter(fh, schema) as writer:
+        for start in range(0, max(len(frame), 1), PARQUET_ROWS):
+            writer.write_table(pa.Table.from_pandas(frame.iloc[start:start + PARQUET_ROWS], schema=schema,
+                                                    preserve_index=False))
 
 
 def check_export_path(out: str | Path) -> Path:
@@ -63,7 +76,5 @@ def write_indicators(frame: pd.DataFrame, out: str | Path) -> Path:
     Parquet keeps the values as they are (typed data, read back by the batch cache)."""
     out = check_export_path(out)
     if out.suffix.lower() == ".parquet":
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        return atomic_write_bytes(out, buf.getvalue())
+        return atomic_write_with(out, lambda fh: _write_parquet(frame, fh))
     return atomic_write_bytes(out, neutral_frame(frame).to_csv(index=False).encode("utf-8-sig"))
