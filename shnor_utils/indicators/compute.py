@@ -16,6 +16,9 @@ from shnor_utils.methodology import Methodology
 from shnor_utils.safeio import atomic_write_bytes, atomic_write_with, neutral_frame
 
 
+SORT_KEYS = ["indicator_id", "level", "entity_id", "year", "subject", "grade", "exam"]   # level: school, municipality, region
+
+
 def compute_indicators(dataset, methodology: Methodology, analyses, only: list[str] | None = None) -> pd.DataFrame:
     """Every indicator of `analyses` (an iterable of `Analysis`) over the dataset, in the tidy shape.
 
@@ -35,10 +38,8 @@ def compute_indicators(dataset, methodology: Methodology, analyses, only: list[s
     # sorted by the key columns alone, then one copy of the table in that order (sorting the whole
     # table with a helper column made four copies of it at the peak of the batch's preparation)
     level_order = {lv: i for i, lv in enumerate(LEVELS)}
-    keys = out[["indicator_id", "level", "entity_id", "year", "subject", "grade", "exam"]]
-    keys = keys.assign(level=keys["level"].map(level_order))
-    order = keys.sort_values(["indicator_id", "level", "entity_id", "year", "subject", "grade", "exam"],
-                             na_position="first").index.to_numpy()
+    keys = out[SORT_KEYS].assign(level=out["level"].map(level_order))
+    order = keys.sort_values(SORT_KEYS, na_position="first").index.to_numpy()
     del keys
     return contiguous(out.take(order).reset_index(drop=True))
 

@@ -11,7 +11,8 @@ from shnor_utils.analyses import aggregates as A
 from shnor_utils.analyses.objectivity.compute import journal_counts, journal_targets, target_categories
 from shnor_utils.reporting.report import Report
 from shnor_utils.indicators.privacy import too_small
-from shnor_utils.reporting.html import HIDDEN, Finding, ci_level, fmt_num, fmt_pct, listed, plural, small_groups_finding
+from shnor_utils.reporting.html import (FINDING_LISTED, HIDDEN, Finding, ci_level, fmt_num, fmt_pct, listed, plural,
+                                        small_groups_finding)
 
 SHARE_IDS = {"vpr_journal_lower": "понизили", "vpr_journal_confirm": "подтвердили", "vpr_journal_higher": "повысили"}
 
@@ -508,7 +509,8 @@ def gaps_table(rep: Report) -> pd.DataFrame:
         label = {"class_label": "Класс"}
     elif rep.scope == "municipality":
         g = O.mark_gaps(vpr, rep.meth, ["school_id"])
-        g["school_id"] = g["school_id"].astype("string").map(rep.school_names()).fillna(g["school_id"].astype("string"))
+        ids = g["school_id"].astype("string")
+        g["school_id"] = ids.map(rep.school_names()).fillna(ids)
         label = {"school_id": "Школа"}
     else:
         vpr = vpr.merge(rep.ds.schools[["school_id", "municipality_name"]], on="school_id")
@@ -566,12 +568,12 @@ def sign_findings(rep: Report) -> list[Finding]:
                                source=rep.meth.source("objectivity_signs.procedures"),
                                severity="flag" if m["numerator"] else "info"))
         flagged = flagged_schools(rep)
-        for r in records(flagged.head(10)):
+        for r in records(flagged.head(FINDING_LISTED)):
             years = f"; признаки {r[3]} г. подряд" if r[3] > 1 else ""
             out.append(Finding(f"{r[0]} ({r[1]}): {r[2]}{years}.", rule="хотя бы один официальный признак необъективности",
                                source=rep.meth.source("objectivity_signs.z"), severity="flag"))
-        if len(flagged) > 10:
-            more = len(flagged) - 10
+        if len(flagged) > FINDING_LISTED:
+            more = len(flagged) - FINDING_LISTED
             out.append(Finding(f"Ещё {more} {plural(more, 'школа', 'школы', 'школ')} с признаками — см. таблицу ниже.",
                                severity="flag"))
     peaks = peaks_table(rep)
